@@ -1,0 +1,21 @@
+#![doc = include_str!("../README.md")]
+
+mod message;
+mod query;
+mod signature;
+mod stats;
+mod store;
+mod timestamp;
+
+pub use message::{
+    Field, FieldError, MAX_MSISDN_DIGITS, MAX_TEXT_CHARS, Message, MessageId, MessageInput,
+    MessageText, Msisdn, Problem, RawField, ValidationErrors,
+};
+pub use query::{
+    Cursor, DEFAULT_LIMIT, Limit, MAX_LIMIT, MessageQuery, Offset, Page, QueryError, SearchText,
+    fold_case,
+};
+pub use signature::{EmptySecret, SecretSlot, SignatureError, SigningKeys, WebhookSecret};
+pub use stats::{SenderCount, Stats, TOP_SENDERS};
+pub use store::{BoxError, InsertOutcome, MessageStore, StoreError};
+pub use timestamp::{Timestamp, TimestampError};

@@ -1,0 +1,91 @@
+//! The [`MessageStore`] port: what hookbox needs from storage.
+
+use crate::message::Message;
+use crate::query::{MessageQuery, Page};
+use crate::stats::Stats;
+
+/// Any underlying error, kept for logs; never shown to clients.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What an insert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertOutcome {
+    /// The message is now stored.
+    Created,
+    /// A message with the same id was already stored; nothing changed.
+    Duplicate,
+}
+
+/// Why the store could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A temporary condition (locked, full, I/O): the caller may retry later.
+    #[error("storage temporarily unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Too much work is queued; the caller should back off and retry.
+    #[error("storage overloaded")]
+    Overloaded,
+    /// The storage schema is not the version this build expects.
+    #[error("storage schema is at version {found}, this build expects {expected}")]
+    SchemaMismatch {
+        /// The version found.
+        found: i64,
+        /// The version this build expects.
+        expected: i64,
+    },
+    /// Anything else: a bug or corrupted data.
+    #[error("storage failure")]
+    Internal(#[source] BoxError),
+}
+
+impl StoreError {
+    /// Whether the same call may succeed later without any change.
+    #[must_use]
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Overloaded)
+    }
+}
+
+/// Durable, idempotent storage of messages.
+///
+/// Implementations are synchronous and shared across threads (callers in an
+/// async runtime run them on a blocking pool). Every method is safe to call
+/// concurrently with every other.
+pub trait MessageStore: Send + Sync {
+    /// Stores `message` unless a message with the same id is already stored.
+    ///
+    /// When this returns `Ok`, the outcome is durable: a created message is
+    /// committed. The first message stored under an id wins; later ones with
+    /// the same id change nothing, whatever their content.
+    ///
+    /// # Errors
+    /// - [`StoreError::Overloaded`] when the store refuses new work for now;
+    ///   nothing was stored.
+    /// - [`StoreError::Unavailable`] on a temporary fault (disk full, I/O,
+    ///   locked); nothing was stored.
+    /// - [`StoreError::Internal`] on anything else.
+    fn insert(&self, message: Message) -> Result<InsertOutcome, StoreError>;
+
+    /// One page of the messages matching `query`, with the exact total.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn list(&self, query: &MessageQuery) -> Result<Page, StoreError>;
+
+    /// Analytics over every stored message.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn stats(&self) -> Result<Stats, StoreError>;
+
+    /// Whether the store can serve now: a real round trip to the storage, and
+    /// the schema at the expected version.
+    ///
+    /// # Errors
+    /// [`StoreError::SchemaMismatch`] when the schema is not current;
+    /// [`StoreError::Unavailable`] (or [`StoreError::Internal`]) when storage
+    /// cannot be reached or cannot accept writes.
+    fn check_ready(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,10 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod schema;
+mod store;
+mod writer;
+
+pub use error::OpenError;
+pub use schema::SCHEMA_VERSION;
+pub use store::{SqliteConfig, SqliteStore};

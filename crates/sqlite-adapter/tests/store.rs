@@ -1,0 +1,437 @@
+//! The adapter against real temporary SQLite files.
+
+use std::sync::Arc;
+
+use domain::{
+    Cursor, InsertOutcome, Limit, Message, MessageId, MessageQuery, MessageStore, MessageText,
+    Msisdn, Offset, SearchText, Timestamp,
+};
+use sqlite_adapter::{OpenError, SCHEMA_VERSION, SqliteConfig, SqliteStore};
+
+struct TestDb {
+    dir: tempfile::TempDir,
+    store: SqliteStore,
+}
+
+fn open() -> TestDb {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&SqliteConfig::new(dir.path().join("nested/dir/test.db")))
+        .expect("open store");
+    TestDb { dir, store }
+}
+
+fn msg(id: &str, from: &str, ts: &str, text: Option<&str>) -> Message {
+    Message::new(
+        MessageId::new(id).expect("id"),
+        Msisdn::new(from).expect("from"),
+        Msisdn::new("+14155550100").expect("to"),
+        Timestamp::parse(ts).expect("ts"),
+        text.map(|t| MessageText::new(t).expect("text")),
+    )
+}
+
+fn ids(store: &SqliteStore, query: &MessageQuery) -> (Vec<String>, u64) {
+    let page = store.list(query).expect("list");
+    (
+        page.messages
+            .iter()
+            .map(|m| m.id().as_str().to_owned())
+            .collect(),
+        page.total,
+    )
+}
+
+fn query() -> MessageQuery {
+    MessageQuery::default()
+}
+
+#[test]
+fn first_write_wins_and_duplicates_change_nothing() {
+    let db = open();
+    let first = msg("m1", "+911", "2025-01-15T10:00:00Z", Some("first"));
+    let second = msg("m1", "+922", "2025-01-16T10:00:00Z", Some("second"));
+    assert_eq!(
+        db.store.insert(first.clone()).expect("insert"),
+        InsertOutcome::Created
+    );
+    assert_eq!(
+        db.store.insert(second).expect("insert"),
+        InsertOutcome::Duplicate
+    );
+    assert_eq!(
+        db.store.insert(first.clone()).expect("insert"),
+        InsertOutcome::Duplicate
+    );
+    let page = db.store.list(&query()).expect("list");
+    assert_eq!(page.messages, vec![first]);
+    assert_eq!(page.total, 1);
+    let stats = db.store.stats().expect("stats");
+    assert_eq!((stats.total_messages, stats.senders_count), (1, 1));
+}
+
+#[test]
+fn concurrent_identical_inserts_store_one_row() {
+    let db = open();
+    let store = Arc::new(db.store);
+    let handles: Vec<_> = (0..64)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                store
+                    .insert(msg("same", "+911", "2025-01-15T10:00:00Z", None))
+                    .expect("insert")
+            })
+        })
+        .collect();
+    let outcomes: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let created = outcomes
+        .iter()
+        .filter(|o| **o == InsertOutcome::Created)
+        .count();
+    assert_eq!(created, 1);
+    assert_eq!(store.stats().expect("stats").total_messages, 1);
+}
+
+#[test]
+fn orders_by_instant_then_id() {
+    let db = open();
+    let rows = [
+        ("b", "2025-01-15T10:00:00Z"),
+        ("a", "2025-01-15T10:00:00.000Z"),
+        ("c", "2025-01-15T10:00:00.5Z"),
+        ("d", "2025-01-15T10:00:00.05Z"),
+        ("e", "2025-01-15T09:59:59.999999999Z"),
+        ("f", "2024-12-31T23:59:59Z"),
+        ("g", "0999-01-01T00:00:00Z"),
+    ];
+    for (id, ts) in rows {
+        db.store.insert(msg(id, "+911", ts, None)).expect("insert");
+    }
+    let (order, total) = ids(&db.store, &query());
+    assert_eq!(order, ["g", "f", "e", "a", "b", "d", "c"]);
+    assert_eq!(total, 7);
+
+    let since = MessageQuery {
+        since: Some(Timestamp::parse("2025-01-15T10:00:00.000000000Z").expect("ts")),
+        ..query()
+    };
+    assert_eq!(
+        ids(&db.store, &since),
+        (vec!["a".into(), "b".into(), "d".into(), "c".into()], 4)
+    );
+}
+
+fn seed(store: &SqliteStore) {
+    let rows = [
+        ("m1", "+911", "2025-01-15T10:00:00Z", Some("Hello world")),
+        ("m2", "+911", "2025-01-15T09:00:00Z", Some("Earlier")),
+        ("m3", "+922", "2025-01-15T11:00:00Z", Some("HELLO again")),
+        ("m4", "+933", "2025-01-14T08:00:00Z", None),
+        (
+            "m5",
+            "+922",
+            "2025-01-16T08:00:00Z",
+            Some("100% sure_thing"),
+        ),
+        (
+            "m6",
+            "+911",
+            "2025-01-17T08:00:00Z",
+            Some("100 percent surething"),
+        ),
+        ("m7", "+944", "2025-01-18T08:00:00Z", Some("ÉCOLE élève")),
+    ];
+    for (id, from, ts, text) in rows {
+        store.insert(msg(id, from, ts, text)).expect("insert");
+    }
+}
+
+#[test]
+fn filters_alone_and_combined() {
+    let db = open();
+    seed(&db.store);
+    let since = |s: &str| Some(Timestamp::parse(s).expect("ts"));
+    let q = |s: &str| SearchText::new(s);
+    let from = |s: &str| Some(s.to_owned());
+    let cases: Vec<(&str, MessageQuery, &[&str])> = vec![
+        ("all", query(), &["m4", "m2", "m1", "m3", "m5", "m6", "m7"]),
+        (
+            "from",
+            MessageQuery {
+                from: from("+911"),
+                ..query()
+            },
+            &["m2", "m1", "m6"],
+        ),
+        (
+            "from unknown",
+            MessageQuery {
+                from: from("+999"),
+                ..query()
+            },
+            &[],
+        ),
+        (
+            "since",
+            MessageQuery {
+                since: since("2025-01-15T09:30:00Z"),
+                ..query()
+            },
+            &["m1", "m3", "m5", "m6", "m7"],
+        ),
+        (
+            "q ascii case",
+            MessageQuery {
+                q: q("hello"),
+                ..query()
+            },
+            &["m1", "m3"],
+        ),
+        (
+            "q unicode case",
+            MessageQuery {
+                q: q("école"),
+                ..query()
+            },
+            &["m7"],
+        ),
+        (
+            "q percent literal",
+            MessageQuery {
+                q: q("100%"),
+                ..query()
+            },
+            &["m5"],
+        ),
+        (
+            "q underscore literal",
+            MessageQuery {
+                q: q("e_t"),
+                ..query()
+            },
+            &["m5"],
+        ),
+        (
+            "q no match",
+            MessageQuery {
+                q: q("zzz"),
+                ..query()
+            },
+            &[],
+        ),
+        (
+            "from+since+q",
+            MessageQuery {
+                from: from("+911"),
+                since: since("2025-01-15T09:30:00Z"),
+                q: q("HELLO"),
+                ..query()
+            },
+            &["m1"],
+        ),
+        (
+            "from+q",
+            MessageQuery {
+                from: from("+922"),
+                q: q("e"),
+                ..query()
+            },
+            &["m3", "m5"],
+        ),
+    ];
+    for (name, query, expected) in cases {
+        let (got, total) = ids(&db.store, &query);
+        assert_eq!(got, expected, "{name}");
+        assert_eq!(total, expected.len() as u64, "{name} total");
+    }
+}
+
+#[test]
+fn limit_offset_and_total() {
+    let db = open();
+    seed(&db.store);
+    let page = |limit, offset| MessageQuery {
+        limit: Limit::new(limit).expect("limit"),
+        offset: Offset::new(offset).expect("offset"),
+        ..query()
+    };
+    assert_eq!(
+        ids(&db.store, &page(2, 0)),
+        (vec!["m4".into(), "m2".into()], 7)
+    );
+    assert_eq!(ids(&db.store, &page(2, 6)), (vec!["m7".into()], 7));
+    assert_eq!(ids(&db.store, &page(2, 7)), (vec![], 7));
+    assert_eq!(ids(&db.store, &page(100, i64::MAX)), (vec![], 7));
+}
+
+#[test]
+fn keyset_pages_walk_everything_once() {
+    let db = open();
+    seed(&db.store);
+    let mut seen = Vec::new();
+    let mut after: Option<Cursor> = None;
+    for _ in 0..10 {
+        let page = db
+            .store
+            .list(&MessageQuery {
+                limit: Limit::new(3).expect("limit"),
+                after: after.clone(),
+                ..query()
+            })
+            .expect("list");
+        assert_eq!(page.total, 7);
+        seen.extend(page.messages.iter().map(|m| m.id().as_str().to_owned()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["m4", "m2", "m1", "m3", "m5", "m6", "m7"]);
+}
+
+#[test]
+fn stats_ties_cut_and_edges() {
+    let db = open();
+    // 12 senders: +9100 sends 3, +9101..+9111 send one each except +9105 (2).
+    let mut n = 0;
+    let mut add = |from: &str, ts: &str| {
+        n += 1;
+        db.store
+            .insert(msg(&format!("s{n}"), from, ts, None))
+            .expect("insert");
+    };
+    for _ in 0..3 {
+        add("+9100", "2025-03-01T00:00:00Z");
+    }
+    for i in 1..=11 {
+        add(&format!("+91{i:02}"), "2025-02-01T00:00:00.5Z");
+    }
+    add("+9105", "2025-01-01T00:00:00Z");
+    add("+9199", "2025-06-01T00:00:00Z");
+
+    let stats = db.store.stats().expect("stats");
+    assert_eq!(stats.total_messages, 16);
+    assert_eq!(stats.senders_count, 13);
+    let top: Vec<(String, u64)> = stats
+        .top_senders
+        .iter()
+        .map(|s| (s.from.as_str().to_owned(), s.count))
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("+9100", 3),
+        ("+9105", 2),
+        ("+9101", 1),
+        ("+9102", 1),
+        ("+9103", 1),
+        ("+9104", 1),
+        ("+9106", 1),
+        ("+9107", 1),
+        ("+9108", 1),
+        ("+9109", 1),
+    ]
+    .into_iter()
+    .map(|(f, c)| (f.to_owned(), c))
+    .collect();
+    assert_eq!(top, expected);
+    assert_eq!(
+        stats
+            .first_message_ts
+            .map(|t| t.as_str().to_owned())
+            .as_deref(),
+        Some("2025-01-01T00:00:00Z")
+    );
+    assert_eq!(
+        stats
+            .last_message_ts
+            .map(|t| t.as_str().to_owned())
+            .as_deref(),
+        Some("2025-06-01T00:00:00Z")
+    );
+}
+
+#[test]
+fn stats_edges_compare_instants_and_keep_text() {
+    let db = open();
+    db.store
+        .insert(msg("a", "+911", "2025-01-15T10:00:00.9Z", None))
+        .expect("insert");
+    db.store
+        .insert(msg("b", "+911", "2025-01-15T10:00:00.10Z", None))
+        .expect("insert");
+    db.store
+        .insert(msg("c", "+911", "2025-01-15T09:00:00.000Z", None))
+        .expect("insert");
+    let stats = db.store.stats().expect("stats");
+    assert_eq!(
+        stats
+            .first_message_ts
+            .map(|t| t.as_str().to_owned())
+            .as_deref(),
+        Some("2025-01-15T09:00:00.000Z")
+    );
+    assert_eq!(
+        stats
+            .last_message_ts
+            .map(|t| t.as_str().to_owned())
+            .as_deref(),
+        Some("2025-01-15T10:00:00.9Z")
+    );
+}
+
+#[test]
+fn empty_stats() {
+    let db = open();
+    let stats = db.store.stats().expect("stats");
+    assert_eq!(stats.total_messages, 0);
+    assert_eq!(stats.senders_count, 0);
+    assert!(stats.top_senders.is_empty());
+    assert_eq!(stats.first_message_ts, None);
+    assert_eq!(stats.last_message_ts, None);
+    assert_eq!(ids(&db.store, &query()), (vec![], 0));
+}
+
+#[test]
+fn reopening_an_existing_file_keeps_data_and_version() {
+    let db = open();
+    seed(&db.store);
+    let path = db.store.path().to_path_buf();
+    drop(db.store);
+    let store = SqliteStore::open(&SqliteConfig::new(&path)).expect("reopen");
+    assert_eq!(ids(&store, &query()).1, 7);
+    assert_eq!(store.stats().expect("stats").senders_count, 4);
+    store.check_ready().expect("ready");
+    let version: i64 = rusqlite::Connection::open(&path)
+        .and_then(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        .expect("version");
+    assert_eq!(version, SCHEMA_VERSION);
+    drop(db.dir);
+}
+
+#[test]
+fn refuses_a_file_from_a_newer_build() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("future.db");
+    rusqlite::Connection::open(&path)
+        .and_then(|c| c.pragma_update(None, "user_version", SCHEMA_VERSION + 1))
+        .expect("prepare");
+    match SqliteStore::open(&SqliteConfig::new(&path)) {
+        Err(OpenError::SchemaTooNew {
+            found, expected, ..
+        }) => {
+            assert_eq!((found, expected), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+#[test]
+fn refuses_a_path_it_cannot_open() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A folder where the file should be.
+    let err =
+        SqliteStore::open(&SqliteConfig::new(dir.path())).expect_err("a folder is not a database");
+    assert!(matches!(err, OpenError::Open { .. }), "{err:?}");
+}
