@@ -1,0 +1,138 @@
+//! [`ApiError`]: every way a request can fail, and the one place that maps
+//! them to HTTP.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ALLOW, RETRY_AFTER};
+use actix_web::{HttpResponse, ResponseError};
+use domain::{SignatureError, StoreError};
+use serde::Serialize;
+
+/// Seconds a client is asked to wait before retrying a 503.
+const RETRY_AFTER_SECS: &str = "1";
+
+/// One entry of a 422 body, in FastAPI's shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorDetail {
+    /// Where: `["body", "from"]`, `["query", "limit"]`, `["body"]`…
+    pub loc: Vec<String>,
+    /// What is wrong, for people.
+    pub msg: String,
+    /// What is wrong, for programs.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl ErrorDetail {
+    /// An entry at `loc`.
+    #[must_use]
+    pub fn new(loc: &[&str], msg: impl Into<String>, kind: impl Into<String>) -> Self {
+        Self {
+            loc: loc.iter().map(|s| (*s).to_owned()).collect(),
+            msg: msg.into(),
+            kind: kind.into(),
+        }
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: the signature is missing, malformed or wrong.
+    #[error("invalid signature ({0})")]
+    InvalidSignature(SignatureError),
+    /// 413: the body is larger than `MAX_BODY_BYTES`.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 400: the body could not be read (a broken chunked encoding, say).
+    #[error("malformed request body: {0}")]
+    BadBody(String),
+    /// 408: the body did not arrive in time.
+    #[error("request body timed out")]
+    BodyTimeout,
+    /// 422: the input breaks the contract.
+    #[error("validation failed ({} problems)", .0.len())]
+    Validation(Vec<ErrorDetail>),
+    /// 404: no such route.
+    #[error("not found")]
+    NotFound,
+    /// 405: the route exists, the method does not; carries the allowed method.
+    #[error("method not allowed")]
+    MethodNotAllowed(&'static str),
+    /// 503 (transient, with `Retry-After`) or 500: the store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// 500: a blocking task was cancelled or panicked.
+    #[error("blocking task failed: {0}")]
+    Blocking(String),
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct Details<'a> {
+    detail: &'a [ErrorDetail],
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadBody(_) => StatusCode::BAD_REQUEST,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Store(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(StoreError::SchemaMismatch { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Store(_) | Self::Blocking(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((RETRY_AFTER, RETRY_AFTER_SECS));
+        }
+        if let Self::MethodNotAllowed(allow) = self {
+            response.insert_header((ALLOW, *allow));
+        }
+        // 5xx bodies say nothing about the cause; the log line has it.
+        let detail = match self {
+            Self::Validation(details) => return response.json(Details { detail: details }),
+            Self::InvalidSignature(_) => "invalid signature",
+            Self::PayloadTooLarge => "payload too large",
+            Self::BadBody(_) => "malformed request body",
+            Self::BodyTimeout => "request body timed out",
+            Self::NotFound => "not found",
+            Self::MethodNotAllowed(_) => "method not allowed",
+            Self::Store(_) | Self::Blocking(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
+                "service unavailable, retry later"
+            }
+            Self::Store(_) | Self::Blocking(_) => "internal server error",
+        };
+        response.json(Detail { detail })
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Blocking(e.to_string())
+    }
+}
+
+/// The error and its sources, joined, for the one log line that records it.
+pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+mod dto;
+pub mod error;
+pub mod logging;
+mod messages_query;
+pub mod metrics;
+pub mod observe;
+mod routes;
+pub mod startup;
+mod webhook_body;
+
+pub use config::{Config, ConfigError};
+pub use startup::Application;

@@ -1,0 +1,72 @@
+//! The `hookbox` binary: read the configuration, open the store, serve.
+//! `hookbox healthcheck` probes `/health/ready` for container health checks.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use http_actix::{Application, Config, logging, metrics};
+use sqlite_adapter::{SqliteConfig, SqliteStore};
+
+fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        return http_actix::startup::healthcheck();
+    }
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return fatal(&format!("invalid configuration: {e}")),
+    };
+    let (logger, log_guard) = logging::stdout_logger(config.log_level);
+    let code = match serve(&config, &logger) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            slog::error!(logger, "hookbox failed"; "error" => e.clone());
+            eprintln!("hookbox: {e}");
+            ExitCode::FAILURE
+        }
+    };
+    drop(logger);
+    drop(log_guard);
+    code
+}
+
+fn serve(config: &Config, logger: &slog::Logger) -> Result<(), String> {
+    let metrics = metrics::install().map_err(|e| format!("cannot install metrics: {e}"))?;
+    let store =
+        SqliteStore::open(&SqliteConfig::new(&config.database_path)).map_err(|e| e.to_string())?;
+    let store = Arc::new(store);
+    let app = actix_web::rt::System::new().block_on(async {
+        let app = Application::build(
+            config,
+            store.clone() as Arc<dyn domain::MessageStore>,
+            logger.clone(),
+            metrics,
+        )
+        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+        slog::info!(logger, "hookbox started";
+            "host" => config.host.clone(), "port" => app.port(),
+            "database" => config.database_path.display().to_string(),
+            "version" => env!("CARGO_PKG_VERSION"));
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    });
+    // Dropping the last reference finishes queued writes and closes the file.
+    drop(store);
+    slog::info!(logger, "hookbox stopped");
+    app
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the logger is not built yet; stdout must still carry JSON"
+)]
+fn fatal(message: &str) -> ExitCode {
+    // The logger needs a valid configuration; this one line goes to both
+    // streams so it shows in `docker logs` and on a terminal.
+    let line = serde_json::json!({
+        "ts": logging::now_rfc3339_ms(),
+        "level": "ERROR",
+        "msg": message,
+    });
+    println!("{line}");
+    eprintln!("hookbox: {message}");
+    ExitCode::from(2)
+}

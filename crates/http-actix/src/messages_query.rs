@@ -1,0 +1,219 @@
+//! Reading `GET /messages`'s query string into a [`MessageQuery`].
+
+use domain::{Cursor, Limit, MessageQuery, Offset, SearchText, Timestamp};
+
+use crate::error::ErrorDetail;
+
+/// The query's parameters as sent, after URL decoding (last one wins).
+#[derive(Debug, Default)]
+struct RawParams {
+    limit: Option<String>,
+    offset: Option<String>,
+    from: Option<String>,
+    since: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Parses the query string. Unknown parameters are ignored; an empty value
+/// counts as absent.
+///
+/// # Errors
+/// One 422 detail per parameter that is out of range or unparsable.
+pub(crate) fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>> {
+    let mut raw = RawParams::default();
+    for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
+        let slot = match &*key {
+            "limit" => &mut raw.limit,
+            "offset" => &mut raw.offset,
+            "from" => &mut raw.from,
+            "since" => &mut raw.since,
+            "q" => &mut raw.q,
+            "cursor" => &mut raw.cursor,
+            _ => continue,
+        };
+        *slot = (!value.is_empty()).then(|| value.into_owned());
+    }
+
+    let mut errors = Vec::new();
+    let mut query = MessageQuery::default();
+    if let Some(v) = raw.limit {
+        match integer("limit", &v).and_then(|n| Limit::new(n).map_err(|e| query_error("limit", &e)))
+        {
+            Ok(limit) => query.limit = limit,
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(v) = raw.offset {
+        match integer("offset", &v)
+            .and_then(|n| Offset::new(n).map_err(|e| query_error("offset", &e)))
+        {
+            Ok(offset) => query.offset = offset,
+            Err(e) => errors.push(e),
+        }
+    }
+    query.from = raw.from.map(restore_plus);
+    if let Some(v) = raw.since {
+        match Timestamp::parse(&v) {
+            Ok(ts) => query.since = Some(ts),
+            Err(e) => errors.push(ErrorDetail::new(
+                &["query", "since"],
+                format!("Value error, timestamp {e}"),
+                "value_error",
+            )),
+        }
+    }
+    query.q = raw.q.as_deref().and_then(SearchText::new);
+    if let Some(v) = raw.cursor {
+        match Cursor::from_token(&v) {
+            Ok(c) => query.after = Some(c),
+            Err(e) => errors.push(query_error("cursor", &e)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(query)
+    } else {
+        Err(errors)
+    }
+}
+
+fn integer(name: &str, value: &str) -> Result<i64, ErrorDetail> {
+    value.parse::<i64>().map_err(|_| {
+        ErrorDetail::new(
+            &["query", name],
+            "Input should be a valid integer, unable to parse string as an integer",
+            "int_parsing",
+        )
+    })
+}
+
+fn query_error(name: &str, e: &domain::QueryError) -> ErrorDetail {
+    ErrorDetail::new(&["query", name], e.to_string(), e.code())
+}
+
+/// In a query string an unencoded `+` decodes to a space, so
+/// `from=+919876543210` arrives as `" 919876543210"`: a leading space
+/// followed by digits is read back as `+digits`.
+fn restore_plus(from: String) -> String {
+    match from.strip_prefix(' ') {
+        Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("+{digits}")
+        }
+        _ => from,
+    }
+}
+
+/// The query string for the page after this one: the same filters and
+/// limit, the `cursor` instead of `offset`.
+pub(crate) fn next_query(query_string: &str, cursor: &Cursor) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
+        if key != "cursor" && key != "offset" {
+            let value = if key == "from" {
+                restore_plus(value.into_owned())
+            } else {
+                value.into_owned()
+            };
+            out.append_pair(&key, &value);
+        }
+    }
+    out.append_pair("cursor", &cursor.to_token());
+    out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn locs(qs: &str) -> Vec<String> {
+        match parse(qs) {
+            Ok(_) => vec![],
+            Err(e) => e
+                .into_iter()
+                .map(|d| format!("{}:{}", d.loc.join("."), d.kind))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn accepts_and_rejects() {
+        let cases: &[(&str, &[&str])] = &[
+            ("", &[]),
+            ("limit=1&offset=0", &[]),
+            ("limit=100", &[]),
+            ("limit=&offset=", &[]),
+            ("unknown=1", &[]),
+            ("limit=0", &["query.limit:limit_out_of_range"]),
+            ("limit=101", &["query.limit:limit_out_of_range"]),
+            ("limit=-1", &["query.limit:limit_out_of_range"]),
+            ("limit=abc", &["query.limit:int_parsing"]),
+            ("limit=1.5", &["query.limit:int_parsing"]),
+            ("limit=99999999999999999999", &["query.limit:int_parsing"]),
+            ("offset=-1", &["query.offset:greater_than_equal"]),
+            (
+                "offset=x&limit=x",
+                &["query.limit:int_parsing", "query.offset:int_parsing"],
+            ),
+            ("since=2025-01-15T09:30:00Z", &[]),
+            ("since=yesterday", &["query.since:value_error"]),
+            (
+                "since=2025-01-15T09:30:00+05:30",
+                &["query.since:value_error"],
+            ),
+            ("cursor=nope", &["query.cursor:value_error"]),
+        ];
+        for (qs, expected) in cases {
+            assert_eq!(locs(qs), *expected, "{qs:?}");
+        }
+    }
+
+    #[test]
+    fn reads_values() {
+        let q =
+            parse("limit=2&offset=3&from=+919876543210&q=Hello%20World&since=2025-01-15T09:30:00Z")
+                .expect("valid");
+        assert_eq!((q.limit.get(), q.offset.get()), (2, 3));
+        assert_eq!(q.from.as_deref(), Some("+919876543210"));
+        assert_eq!(q.q.as_ref().map(SearchText::as_str), Some("Hello World"));
+        assert_eq!(
+            q.since.as_ref().map(Timestamp::as_str),
+            Some("2025-01-15T09:30:00Z")
+        );
+        let defaults = parse("").expect("valid");
+        assert_eq!((defaults.limit.get(), defaults.offset.get()), (50, 0));
+    }
+
+    #[test]
+    fn from_plus_handling() {
+        let cases = [
+            ("from=+919876543210", Some("+919876543210")),
+            ("from=%2B919876543210", Some("+919876543210")),
+            ("from=%20919876543210", Some("+919876543210")),
+            ("from=919876543210", Some("919876543210")),
+            ("from=+abc", Some(" abc")),
+            ("from=", None),
+        ];
+        for (qs, expected) in cases {
+            assert_eq!(parse(qs).expect("valid").from.as_deref(), expected, "{qs}");
+        }
+    }
+
+    #[test]
+    fn next_query_keeps_filters_and_replaces_offset() {
+        let c = Cursor::from_token("c1").err();
+        assert!(c.is_some());
+        let m = domain::Message::new(
+            domain::MessageId::new("m1").expect("id"),
+            domain::Msisdn::new("+1").expect("from"),
+            domain::Msisdn::new("+2").expect("to"),
+            Timestamp::parse("2025-01-15T10:00:00Z").expect("ts"),
+            None,
+        );
+        let cursor = Cursor::after(&m);
+        let next = next_query("from=+1&limit=2&offset=4&q=a+b&cursor=old", &cursor);
+        assert_eq!(
+            next,
+            format!("from=%2B1&limit=2&q=a+b&cursor={}", cursor.to_token())
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! The app factory: one function builds the server for `main` and the tests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use domain::MessageStore;
+use metrics_exporter_prometheus::PrometheusHandle;
+use slog::Logger;
+
+use crate::config::Config;
+use crate::observe::{Observer, observe};
+use crate::routes::{self, AppState};
+
+/// How long a graceful stop waits for in-flight requests.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A bound, not yet running, hookbox server.
+pub struct Application {
+    server: Server,
+    port: u16,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Binds `config.host:config.port` (port 0 picks a free one) and builds
+    /// the server around `store`.
+    ///
+    /// # Errors
+    /// The I/O error when the address cannot be bound.
+    pub fn build(
+        config: &Config,
+        store: Arc<dyn MessageStore>,
+        logger: Logger,
+        metrics: PrometheusHandle,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind((config.host.as_str(), config.port))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            store,
+            keys: config.keys.clone(),
+            max_body_bytes: config.max_body_bytes,
+            metrics,
+        });
+        let observer = web::Data::new(Observer::new(logger));
+        let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(observer.clone())
+                .wrap(from_fn(observe))
+                .service(
+                    web::resource("/webhook")
+                        .route(web::post().to(routes::webhook))
+                        .default_service(routes::method_not_allowed("POST")),
+                )
+                .service(
+                    web::resource("/messages")
+                        .route(web::get().to(routes::messages))
+                        .default_service(routes::method_not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/stats")
+                        .route(web::get().to(routes::stats))
+                        .default_service(routes::method_not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/health/live")
+                        .route(web::get().to(routes::live))
+                        .default_service(routes::method_not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/health/ready")
+                        .route(web::get().to(routes::ready))
+                        .default_service(routes::method_not_allowed("GET")),
+                )
+                .service(
+                    web::resource("/metrics")
+                        .route(web::get().to(routes::metrics))
+                        .default_service(routes::method_not_allowed("GET")),
+                )
+                .default_service(web::to(routes::not_found))
+        })
+        .workers(workers)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+        .client_request_timeout(Duration::from_secs(5))
+        .client_disconnect_timeout(Duration::from_secs(1))
+        .keep_alive(Duration::from_secs(30))
+        .listen(listener)?
+        .run();
+        Ok(Self { server, port })
+    }
+
+    /// The port actually bound.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that can stop the server (gracefully or not).
+    #[must_use]
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT or SIGTERM (or a stop through [`Self::handle`]),
+    /// then lets in-flight requests finish for up to [`SHUTDOWN_TIMEOUT`].
+    ///
+    /// # Errors
+    /// The server's I/O error.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// `hookbox healthcheck`: asks the local server's `/health/ready` (on
+/// `PORT`, default 8000) and exits 0 when it answers 200, 1 otherwise. For
+/// container health checks in images that ship no curl.
+#[must_use]
+pub fn healthcheck() -> std::process::ExitCode {
+    use std::io::{Read, Write};
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(8000);
+    let timeout = Duration::from_secs(3);
+    let probe = || -> std::io::Result<bool> {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        stream.write_all(
+            b"GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        )?;
+        let mut head = [0_u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"))
+    };
+    match probe() {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) | Err(_) => std::process::ExitCode::FAILURE,
+    }
+}
