@@ -1,0 +1,345 @@
+//! Spawning the real `hookbox` binary.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use domain::WebhookSecret;
+
+use crate::client::Client;
+
+/// The secret every test server is started with.
+pub const SECRET: &str = "e2e-secret-7f3a9c";
+
+/// The `X-Signature` value for `body` under [`SECRET`].
+///
+/// # Panics
+/// Never: the secret is a non-empty constant.
+#[must_use]
+pub fn sign(body: &[u8]) -> String {
+    WebhookSecret::new(SECRET)
+        .map(|s| s.sign(body))
+        .unwrap_or_else(|_| unreachable!("SECRET is not empty"))
+}
+
+/// The `hookbox` binary: `HOOKBOX_BIN` when set, otherwise built (or found
+/// up to date) by cargo in the profile these tests run in.
+///
+/// # Panics
+/// When the build fails.
+pub fn hookbox_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            if let Some(path) = std::env::var_os("HOOKBOX_BIN") {
+                return PathBuf::from(path);
+            }
+            // target/<profile>/deps/<test binary>
+            let exe = std::env::current_exe().expect("test binary path");
+            let profile_dir = exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("test binary lives in target/<profile>/deps")
+                .to_path_buf();
+            let release = profile_dir.file_name().is_some_and(|n| n == "release");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "hookbox-http", "--bin", "hookbox"]);
+            if release {
+                build.arg("--release");
+            }
+            let status = build.status().expect("run cargo build");
+            assert!(status.success(), "cargo build --bin hookbox failed");
+            profile_dir.join(format!("hookbox{}", std::env::consts::EXE_SUFFIX))
+        })
+        .clone()
+}
+
+/// A port that was free a moment ago (for servers that cannot report theirs).
+///
+/// # Panics
+/// When no port can be bound.
+#[must_use]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a free port")
+}
+
+/// Lines a server printed, shared with the threads that read them.
+type Lines = Arc<Mutex<Vec<String>>>;
+
+fn collect(stream: impl Read + Send + 'static, lines: Lines) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            lines.lock().expect("lines lock").push(line);
+        }
+    });
+}
+
+/// How a server that should have started did not.
+#[derive(Debug)]
+pub struct StartFailure {
+    /// How it exited (`None`: it hung and was killed).
+    pub status: Option<ExitStatus>,
+    /// What it printed on stdout.
+    pub stdout: Vec<String>,
+    /// What it printed on stderr.
+    pub stderr: Vec<String>,
+}
+
+/// Settings for a [`Server`].
+#[derive(Debug, Clone)]
+pub struct ServerBuilder {
+    env: Vec<(String, Option<String>)>,
+    dir: Option<Arc<tempfile::TempDir>>,
+}
+
+impl ServerBuilder {
+    /// Sets a variable (overriding the defaults).
+    #[must_use]
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.retain(|(n, _)| n != name);
+        self.env.push((name.to_owned(), Some(value.to_owned())));
+        self
+    }
+
+    /// Removes a variable.
+    #[must_use]
+    pub fn without(mut self, name: &str) -> Self {
+        self.env.retain(|(n, _)| n != name);
+        self.env.push((name.to_owned(), None));
+        self
+    }
+
+    /// Starts the server and waits for its start-up log line.
+    ///
+    /// # Errors
+    /// [`StartFailure`] when it exits or stays silent for 30 s.
+    pub fn try_start(self) -> Result<Server, StartFailure> {
+        let dir = match &self.dir {
+            Some(dir) => Arc::clone(dir),
+            None => Arc::new(tempfile::tempdir().expect("temp dir")),
+        };
+        let mut cmd = Command::new(hookbox_binary());
+        cmd.current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("WEBHOOK_SECRET", SECRET)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite:///{}", dir.path().join("hookbox.db").display()),
+            )
+            .env("HOST", "127.0.0.1")
+            .env("PORT", "0")
+            .env("LOG_LEVEL", "INFO")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in &self.env {
+            match value {
+                Some(v) => cmd.env(name, v),
+                None => cmd.env_remove(name),
+            };
+        }
+        let mut child = cmd.spawn().expect("spawn hookbox");
+        let stdout: Lines = Arc::default();
+        let stderr: Lines = Arc::default();
+        collect(child.stdout.take().expect("stdout"), Arc::clone(&stdout));
+        collect(child.stderr.take().expect("stderr"), Arc::clone(&stderr));
+
+        // With a fixed port the start-up line may be filtered out by
+        // LOG_LEVEL: readiness is then a successful connection.
+        let fixed_port = self
+            .env
+            .iter()
+            .find(|(n, _)| n == "PORT")
+            .and_then(|(_, v)| v.as_deref()?.parse::<u16>().ok())
+            .filter(|p| *p != 0);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let port = match fixed_port {
+                Some(p) => Client::new(p).get("/health/live").is_ok().then_some(p),
+                None => stdout
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .find_map(|line| started_port(line)),
+            };
+            if let Some(port) = port {
+                return Ok(Server {
+                    child,
+                    port,
+                    stdout,
+                    stderr,
+                    builder: ServerBuilder {
+                        dir: Some(dir),
+                        ..self
+                    },
+                });
+            }
+            let exited = child.try_wait().ok().flatten();
+            if exited.is_some() || Instant::now() > deadline {
+                if exited.is_none() {
+                    let _ = child.kill();
+                }
+                let status = child.wait().ok();
+                // Let the reader threads drain the pipes.
+                std::thread::sleep(Duration::from_millis(100));
+                return Err(StartFailure {
+                    status,
+                    stdout: stdout.lock().expect("lock").clone(),
+                    stderr: stderr.lock().expect("lock").clone(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Starts the server.
+    ///
+    /// # Panics
+    /// When it does not start.
+    #[must_use]
+    pub fn start(self) -> Server {
+        self.try_start()
+            .unwrap_or_else(|e| panic!("hookbox did not start: {e:?}"))
+    }
+}
+
+fn started_port(line: &str) -> Option<u16> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    (v["msg"] == "hookbox started")
+        .then(|| v["port"].as_u64().and_then(|p| u16::try_from(p).ok()))
+        .flatten()
+}
+
+/// A running `hookbox` on `127.0.0.1` with its own temporary folder and
+/// database. Killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    port: u16,
+    stdout: Lines,
+    stderr: Lines,
+    builder: ServerBuilder,
+}
+
+impl Server {
+    /// Settings starting from the defaults: the test secret, a fresh
+    /// database, `127.0.0.1`, a free port.
+    #[must_use]
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            env: Vec::new(),
+            dir: None,
+        }
+    }
+
+    /// A server with the defaults.
+    #[must_use]
+    pub fn start() -> Self {
+        Self::builder().start()
+    }
+
+    /// The port it listens on.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its process id.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A client for it.
+    #[must_use]
+    pub fn client(&self) -> Client {
+        Client::new(self.port)
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn database(&self) -> PathBuf {
+        self.dir().join("hookbox.db")
+    }
+
+    /// Its temporary folder.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        self.builder
+            .dir
+            .as_ref()
+            .map_or(Path::new("."), |d| d.path())
+    }
+
+    /// What it printed on stdout so far, one entry a line.
+    #[must_use]
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().expect("lock").clone()
+    }
+
+    /// What it printed on stderr so far.
+    #[must_use]
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().expect("lock").clone()
+    }
+
+    /// Sends SIGTERM and waits (up to 15 s) for the exit.
+    ///
+    /// # Panics
+    /// When it does not exit in time.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                return status;
+            }
+            assert!(Instant::now() < deadline, "hookbox did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends SIGKILL and reaps the process.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A new process on the same folder and database (after [`Self::terminate`]
+    /// or [`Self::kill`]).
+    #[must_use]
+    pub fn restart(&self) -> Self {
+        self.builder.clone().start()
+    }
+
+    /// Waits until stdout has at least `n` lines (the logger writes off the
+    /// request path), for up to 5 s.
+    #[must_use]
+    pub fn wait_for_lines(&self, n: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines = self.stdout();
+            if lines.len() >= n || Instant::now() > deadline {
+                return lines;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,26 @@
+//! End-to-end tests: the real `hookbox` binary over HTTP on loopback.
+
+mod contract;
+mod lifecycle;
+mod observability;
+
+use serde_json::{Value, json};
+
+/// A message body with these fields (text omitted when `None`).
+pub(crate) fn body(id: &str, from: &str, ts: &str, text: Option<&str>) -> Vec<u8> {
+    let mut v = json!({"message_id": id, "from": from, "to": "+14155550100", "ts": ts});
+    if let Some(t) = text {
+        v["text"] = Value::from(t);
+    }
+    serde_json::to_vec(&v).expect("serialize")
+}
+
+/// The `message_id`s of a `/messages` response.
+pub(crate) fn ids(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .expect("data array")
+        .iter()
+        .map(|m| m["message_id"].as_str().expect("id").to_owned())
+        .collect()
+}

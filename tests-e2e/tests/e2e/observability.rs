@@ -1,0 +1,229 @@
+//! Metrics and logs, read from the outside.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+use testkit::{SECRET, Server};
+
+use crate::body;
+
+fn metric(text: &str, line_prefix: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(line_prefix) && l[line_prefix.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn counters_after_the_evaluation_sequence() {
+    let server = Server::start();
+    crate::contract::evaluation_sequence(&server);
+    let r = server.client().get("/metrics").expect("metrics");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .is_some_and(|ct| ct.starts_with("text/plain")),
+        "{:?}",
+        r.headers
+    );
+    let text = r.text();
+    let cases = [
+        (r#"webhook_requests_total{result="created"}"#, 4.0),
+        (r#"webhook_requests_total{result="duplicate"}"#, 1.0),
+        (r#"webhook_requests_total{result="invalid_signature"}"#, 1.0),
+        (r#"webhook_requests_total{result="validation_error"}"#, 0.0),
+        (
+            r#"http_requests_total{method="POST",path="/webhook",status="200"}"#,
+            5.0,
+        ),
+        (
+            r#"http_requests_total{method="POST",path="/webhook",status="401"}"#,
+            1.0,
+        ),
+    ];
+    for (series, value) in cases {
+        assert_eq!(metric(&text, series), Some(value), "{series}\n{text}");
+    }
+    assert!(text.lines().any(|l| l.starts_with("http_requests_total")));
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("webhook_requests_total"))
+    );
+    for le in [
+        "1", "5", "10", "25", "50", "100", "250", "500", "1000", "2500", "+Inf",
+    ] {
+        let series = format!(r#"request_latency_ms_bucket{{path="/webhook",le="{le}"}}"#);
+        assert!(metric(&text, &series).is_some(), "{series}");
+    }
+    assert_eq!(
+        metric(&text, r#"request_latency_ms_count{path="/webhook"}"#),
+        Some(6.0)
+    );
+    assert!(!text.contains(SECRET));
+}
+
+#[test]
+fn unmatched_paths_share_one_label() {
+    let server = Server::start();
+    let c = server.client();
+    for i in 0..20 {
+        assert_eq!(c.get(&format!("/scan/{i}")).expect("get").status, 404);
+    }
+    let text = c.get("/metrics").expect("metrics").text();
+    assert_eq!(
+        metric(
+            &text,
+            r#"http_requests_total{method="GET",path="unmatched",status="404"}"#
+        ),
+        Some(20.0)
+    );
+    assert!(!text.contains("/scan/"));
+}
+
+fn parse_lines(lines: &[String]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+        .collect()
+}
+
+#[test]
+fn one_json_line_per_request_with_the_required_fields() {
+    let server = Server::builder().env("LOG_LEVEL", "debug").start();
+    let c = server.client();
+    crate::contract::evaluation_sequence(&server);
+    let bad = body("bad", "nope", "2025-01-15T10:00:00Z", None);
+    assert_eq!(c.signed_webhook(&bad).expect("post").status, 422);
+    let r = c
+        .request(
+            "GET",
+            "/messages?limit=1",
+            &[("X-Request-ID", "trace-abc.123")],
+            None,
+        )
+        .expect("get");
+    assert_eq!(r.header("x-request-id"), Some("trace-abc.123"));
+    let generated = c.get("/stats").expect("stats");
+    let generated_id = generated
+        .header("x-request-id")
+        .expect("generated id")
+        .to_owned();
+    let unsafe_id = c
+        .request(
+            "GET",
+            "/health/live",
+            &[("X-Request-ID", &"x".repeat(129))],
+            None,
+        )
+        .expect("get");
+    assert_ne!(
+        unsafe_id.header("x-request-id"),
+        Some("x".repeat(129).as_str())
+    );
+    let requests = 6 + 1 + 3;
+
+    let lines = server.wait_for_lines(1 + requests);
+    let values = parse_lines(&lines);
+    assert_eq!(values[0]["msg"], "hookbox started");
+    let request_lines: Vec<&Value> = values
+        .iter()
+        .filter(|v| v.get("request_id").is_some())
+        .collect();
+    assert_eq!(request_lines.len(), requests, "{lines:#?}");
+
+    let mut ids = HashSet::new();
+    for v in &request_lines {
+        let ts = v["ts"].as_str().expect("ts");
+        assert!(
+            ts.len() == 24 && ts.ends_with('Z') && ts.as_bytes()[19] == b'.',
+            "{ts}"
+        );
+        assert!(
+            ["INFO", "WARN", "ERROR"].contains(&v["level"].as_str().expect("level")),
+            "{v}"
+        );
+        assert!(v["msg"].is_string());
+        assert!(v["method"].is_string() && v["path"].is_string());
+        assert!(v["status"].is_u64(), "{v}");
+        assert!(v["latency_ms"].is_number(), "{v}");
+        assert!(
+            ids.insert(v["request_id"].as_str().expect("id").to_owned()),
+            "duplicate id {v}"
+        );
+        if v["path"] == "/webhook" {
+            assert!(v["dup"].is_boolean(), "{v}");
+            assert!(v["result"].is_string(), "{v}");
+        }
+    }
+    assert!(ids.contains("trace-abc.123") && ids.contains(&generated_id));
+
+    let webhooks: Vec<(String, Option<String>, bool, String)> = request_lines
+        .iter()
+        .filter(|v| v["path"] == "/webhook")
+        .map(|v| {
+            (
+                v["result"].as_str().expect("result").to_owned(),
+                v["message_id"].as_str().map(str::to_owned),
+                v["dup"].as_bool().expect("dup"),
+                v["level"].as_str().expect("level").to_owned(),
+            )
+        })
+        .collect();
+    let s = |x: &str| x.to_owned();
+    assert_eq!(
+        webhooks,
+        vec![
+            (s("invalid_signature"), None, false, s("ERROR")),
+            (s("created"), Some(s("m1")), false, s("INFO")),
+            (s("duplicate"), Some(s("m1")), true, s("INFO")),
+            (s("created"), Some(s("m2")), false, s("INFO")),
+            (s("created"), Some(s("m3")), false, s("INFO")),
+            (s("created"), Some(s("m4")), false, s("INFO")),
+            (s("validation_error"), Some(s("bad")), false, s("WARN")),
+        ]
+    );
+    for line in &lines {
+        assert!(!line.contains(SECRET), "secret leaked: {line}");
+        assert!(!line.contains("Hello"), "message text leaked: {line}");
+    }
+    // Nothing else on stdout, nothing at all on stderr.
+    assert!(server.stderr().is_empty(), "{:?}", server.stderr());
+}
+
+#[test]
+fn hostile_values_cannot_break_a_log_line() {
+    let server = Server::start();
+    let c = server.client();
+    let evil_id = "evil\n{\"level\":\"INFO\",\"msg\":\"forged\"}\u{0}\u{1b}[31m";
+    let b = body(evil_id, "+1", "2025-01-15T10:00:00Z", None);
+    assert_eq!(c.signed_webhook(&b).expect("post").status, 200);
+    assert_eq!(c.get("/a%0Ab%22c").expect("get").status, 404);
+    let lines = server.wait_for_lines(3);
+    let values = parse_lines(&lines);
+    assert_eq!(values.len(), 3, "{lines:#?}");
+    assert_eq!(values[1]["message_id"], evil_id);
+    assert!(!values.iter().any(|v| v["msg"] == "forged"));
+}
+
+#[test]
+fn log_level_filters() {
+    let port = testkit::free_port().to_string();
+    let server = Server::builder()
+        .env("LOG_LEVEL", "ERROR")
+        .env("PORT", &port)
+        .start();
+    let c = server.client();
+    assert_eq!(c.get("/health/live").expect("live").status, 200);
+    assert_eq!(c.webhook(b"{}", Some("bad")).expect("post").status, 401);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let levels: HashMap<String, usize> =
+        parse_lines(&server.stdout())
+            .iter()
+            .fold(HashMap::new(), |mut m, v| {
+                *m.entry(v["level"].as_str().expect("level").to_owned())
+                    .or_default() += 1;
+                m
+            });
+    assert_eq!(levels.get("ERROR"), Some(&1), "{levels:?}");
+    assert_eq!(levels.get("INFO"), None, "{levels:?}");
+}
