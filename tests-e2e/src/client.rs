@@ -147,6 +147,79 @@ impl Client {
     }
 }
 
+/// The bytes of one request; `keep_alive: false` adds `Connection: close`.
+#[must_use]
+pub fn request_bytes(
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+    keep_alive: bool,
+) -> Vec<u8> {
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    if !keep_alive {
+        head.push_str("Connection: close\r\n");
+    }
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if let Some(body) = body {
+        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    head.push_str("\r\n");
+    let mut raw = head.into_bytes();
+    raw.extend_from_slice(body.unwrap_or_default());
+    raw
+}
+
+/// A keep-alive connection: requests go one after another on one socket,
+/// reconnecting when the server has closed it.
+#[derive(Debug)]
+pub struct Connection {
+    addr: SocketAddr,
+    reader: Option<BufReader<TcpStream>>,
+}
+
+impl Connection {
+    /// A connection to `addr` (opened on first use).
+    #[must_use]
+    pub fn new(addr: SocketAddr) -> Self {
+        Self { addr, reader: None }
+    }
+
+    /// Sends one request built with `keep_alive: true` and reads its response.
+    ///
+    /// # Errors
+    /// I/O errors (after one reconnect) and unparsable responses.
+    pub fn send(&mut self, raw: &[u8]) -> std::io::Result<Response> {
+        match self.try_send(raw) {
+            Ok(r) => Ok(r),
+            Err(_) => {
+                // A stale keep-alive socket: reconnect once.
+                self.reader = None;
+                self.try_send(raw)
+            }
+        }
+    }
+
+    fn try_send(&mut self, raw: &[u8]) -> std::io::Result<Response> {
+        if self.reader.is_none() {
+            self.reader = Some(BufReader::new(Client { addr: self.addr }.connect()?));
+        }
+        let reader = self.reader.as_mut().ok_or_else(|| bad("not connected"))?;
+        reader.get_mut().write_all(raw)?;
+        let response = read_response(reader);
+        let close = response.as_ref().map_or(true, |r| {
+            r.header("connection")
+                .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+        });
+        if close {
+            self.reader = None;
+        }
+        response
+    }
+}
+
 fn bad(msg: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, msg.to_owned())
 }

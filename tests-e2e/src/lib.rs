@@ -3,5 +3,5 @@
 mod client;
 mod server;
 
-pub use client::{Client, Response, read_response};
+pub use client::{Client, Connection, Response, read_response, request_bytes};
 pub use server::{SECRET, Server, ServerBuilder, StartFailure, free_port, hookbox_binary, sign};

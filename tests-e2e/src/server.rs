@@ -36,13 +36,12 @@ pub fn hookbox_binary() -> PathBuf {
             if let Some(path) = std::env::var_os("HOOKBOX_BIN") {
                 return PathBuf::from(path);
             }
-            // target/<profile>/deps/<test binary>
-            let exe = std::env::current_exe().expect("test binary path");
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("test binary lives in target/<profile>/deps")
-                .to_path_buf();
+            // Tests live in target/<profile>/deps, other binaries in target/<profile>.
+            let exe = std::env::current_exe().expect("own binary path");
+            let mut profile_dir = exe.parent().expect("binary folder").to_path_buf();
+            if profile_dir.file_name().is_some_and(|n| n == "deps") {
+                profile_dir.pop();
+            }
             let release = profile_dir.file_name().is_some_and(|n| n == "release");
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let mut build = Command::new(cargo);
@@ -97,6 +96,7 @@ pub struct StartFailure {
 pub struct ServerBuilder {
     env: Vec<(String, Option<String>)>,
     dir: Option<Arc<tempfile::TempDir>>,
+    discard_stdout: bool,
 }
 
 impl ServerBuilder {
@@ -113,6 +113,29 @@ impl ServerBuilder {
     pub fn without(mut self, name: &str) -> Self {
         self.env.retain(|(n, _)| n != name);
         self.env.push((name.to_owned(), None));
+        self
+    }
+
+    /// Sends the server's stdout to /dev/null (for load tests, where the
+    /// test process should not spend time collecting logs). Needs a fixed
+    /// `PORT`; one is picked when none is set.
+    #[must_use]
+    pub fn discard_stdout(mut self) -> Self {
+        self.discard_stdout = true;
+        if !self
+            .env
+            .iter()
+            .any(|(n, v)| n == "PORT" && v.as_deref().is_some_and(|p| p != "0"))
+        {
+            self = self.env("PORT", &free_port().to_string());
+        }
+        self
+    }
+
+    /// Uses this folder (which must outlive the server) instead of a fresh one.
+    #[must_use]
+    pub fn in_dir(mut self, dir: Arc<tempfile::TempDir>) -> Self {
+        self.dir = Some(dir);
         self
     }
 
@@ -138,7 +161,11 @@ impl ServerBuilder {
             .env("PORT", "0")
             .env("LOG_LEVEL", "INFO")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(if self.discard_stdout {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
             .stderr(Stdio::piped());
         for (name, value) in &self.env {
             match value {
@@ -149,7 +176,9 @@ impl ServerBuilder {
         let mut child = cmd.spawn().expect("spawn hookbox");
         let stdout: Lines = Arc::default();
         let stderr: Lines = Arc::default();
-        collect(child.stdout.take().expect("stdout"), Arc::clone(&stdout));
+        if let Some(out) = child.stdout.take() {
+            collect(out, Arc::clone(&stdout));
+        }
         collect(child.stderr.take().expect("stderr"), Arc::clone(&stderr));
 
         // With a fixed port the start-up line may be filtered out by
@@ -237,6 +266,7 @@ impl Server {
         ServerBuilder {
             env: Vec::new(),
             dir: None,
+            discard_stdout: false,
         }
     }
 

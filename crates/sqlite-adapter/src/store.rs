@@ -127,6 +127,20 @@ impl SqliteStore {
         &self.path
     }
 
+    /// Stores many messages through the writer in as few transactions as
+    /// the batch limit allows: for imports and seeding, where one call per
+    /// message would be needlessly slow. Same guarantees as
+    /// [`MessageStore::insert`], one outcome per message, in order.
+    ///
+    /// # Errors
+    /// As [`MessageStore::insert`]; on error nothing of this call is stored.
+    pub fn insert_many(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.writer.insert(messages)
+    }
+
     fn reader(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
         self.readers.get().map_err(pool_error)
     }
@@ -134,7 +148,10 @@ impl SqliteStore {
 
 impl MessageStore for SqliteStore {
     fn insert(&self, message: Message) -> Result<InsertOutcome, StoreError> {
-        self.writer.insert(message)
+        self.writer
+            .insert(vec![message])?
+            .pop()
+            .ok_or_else(|| StoreError::Internal("the writer returned no outcome".into()))
     }
 
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {

@@ -19,10 +19,11 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::error::{store_error, store_error_ref};
 
-type Reply = SyncSender<Result<InsertOutcome, StoreError>>;
+type Reply = SyncSender<Result<Vec<InsertOutcome>, StoreError>>;
 
+/// One caller's messages (one for a webhook, many for a bulk import).
 struct Job {
-    message: Message,
+    messages: Vec<Message>,
     reply: Reply,
 }
 
@@ -69,11 +70,11 @@ impl Writer {
         &self.state
     }
 
-    /// Queues `message` and waits for its commit.
-    pub(crate) fn insert(&self, message: Message) -> Result<InsertOutcome, StoreError> {
+    /// Queues `messages` and waits for their commit; one outcome each.
+    pub(crate) fn insert(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
         let queue = self.queue.as_ref().ok_or(StoreError::Overloaded)?;
         let (reply, answer) = sync_channel(1);
-        match queue.try_send(Job { message, reply }) {
+        match queue.try_send(Job { messages, reply }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(StoreError::Overloaded),
             Err(TrySendError::Disconnected(_)) => {
@@ -97,28 +98,32 @@ impl Drop for Writer {
 }
 
 fn run(mut conn: Connection, rx: &Receiver<Job>, max_batch: usize, state: &WriterState) {
-    let mut batch = Vec::with_capacity(max_batch);
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     while let Ok(first) = rx.recv() {
+        let mut rows = first.messages.len();
         batch.push(first);
-        while batch.len() < max_batch {
+        while rows < max_batch {
             match rx.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => {
+                    rows += job.messages.len();
+                    batch.push(job);
+                }
                 Err(_) => break,
             }
         }
         match write_batch(&mut conn, &batch) {
-            Ok(outcomes) => {
+            Ok(mut outcomes) => {
                 state.faulted.store(false, Ordering::SeqCst);
-                for (job, outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = job.reply.send(Ok(outcome));
+                for job in batch.drain(..).rev() {
+                    let mine = outcomes.split_off(outcomes.len() - job.messages.len());
+                    let _ = job.reply.send(Ok(mine));
                 }
             }
             Err(e) if batch.len() > 1 => {
-                // Retry one by one, so one bad row cannot fail its neighbours.
+                // Retry job by job, so one bad row cannot fail its neighbours.
                 drop(e);
                 for job in batch.drain(..) {
-                    let result = write_batch(&mut conn, std::slice::from_ref(&job))
-                        .map(|mut o| o.pop().unwrap_or(InsertOutcome::Duplicate));
+                    let result = write_batch(&mut conn, std::slice::from_ref(&job));
                     state.faulted.store(result.is_err(), Ordering::SeqCst);
                     let _ = job.reply.send(result.map_err(store_error));
                 }
@@ -138,16 +143,17 @@ const INSERT: &str = "INSERT INTO messages
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
     ON CONFLICT (message_id) DO NOTHING";
 
-/// Inserts the batch in one transaction; all or nothing.
+/// Inserts the batch in one transaction, all or nothing; the outcomes are
+/// in the order of the batch's jobs and their messages.
 fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<InsertOutcome>> {
     let created_at = OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut outcomes = Vec::with_capacity(batch.iter().map(|j| j.messages.len()).sum());
     {
         let mut insert = tx.prepare_cached(INSERT)?;
-        for Job { message: m, .. } in batch {
+        for m in batch.iter().flat_map(|job| &job.messages) {
             let text = m.text().map(domain::MessageText::as_str);
             let folded = m.text().map(domain::MessageText::folded);
             let changed = insert.execute(params![

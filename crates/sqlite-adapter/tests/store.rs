@@ -435,3 +435,21 @@ fn refuses_a_path_it_cannot_open() {
         SqliteStore::open(&SqliteConfig::new(dir.path())).expect_err("a folder is not a database");
     assert!(matches!(err, OpenError::Open { .. }), "{err:?}");
 }
+
+#[test]
+fn insert_many_reports_each_outcome_in_order() {
+    let db = open();
+    db.store.insert(msg("old", "+911", "2025-01-15T10:00:00Z", None)).expect("insert");
+    let batch = vec![
+        msg("n1", "+911", "2025-01-15T10:00:00Z", None),
+        msg("old", "+922", "2025-01-15T10:00:00Z", None),
+        msg("n2", "+922", "2025-01-15T10:00:00Z", None),
+        msg("n1", "+933", "2025-01-15T10:00:00Z", None),
+    ];
+    let outcomes = db.store.insert_many(batch).expect("insert_many");
+    use InsertOutcome::{Created, Duplicate};
+    assert_eq!(outcomes, vec![Created, Duplicate, Created, Duplicate]);
+    assert_eq!(db.store.insert_many(Vec::new()).expect("empty"), vec![]);
+    let stats = db.store.stats().expect("stats");
+    assert_eq!((stats.total_messages, stats.senders_count), (3, 2));
+}

@@ -9,7 +9,11 @@ const EVAL_BODY: &str = r#"{"message_id":"m1","from":"+919876543210","to":"+1415
 
 /// The assignment's seed: m1 plus more messages from other senders and times.
 pub(crate) fn evaluation_sequence(server: &Server) {
-    let c = server.client();
+    evaluation_sequence_on(server.client());
+}
+
+/// [`evaluation_sequence`] against any address.
+pub(crate) fn evaluation_sequence_on(c: testkit::Client) {
     assert_eq!(
         c.webhook(EVAL_BODY.as_bytes(), Some("123"))
             .expect("post")

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `hookbox` binary over HTTP on loopback.
 
+mod container;
 mod contract;
 mod lifecycle;
 mod observability;

@@ -1,0 +1,542 @@
+//! `hookbox-bench`: see the crate README.
+#![expect(
+    clippy::print_stdout,
+    reason = "a command-line tool that prints its report"
+)]
+
+mod load;
+mod traffic;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use domain::{Cursor, MessageStore};
+use serde_json::{Value, json};
+use sqlite_adapter::{SqliteConfig, SqliteStore};
+use testkit::{Client, Server, request_bytes, sign};
+
+use crate::load::LoadResult;
+use crate::traffic::{Rng, Senders, fields};
+
+const HELP: &str = "hookbox-bench: load and consistency benchmark for hookbox (loopback only)
+
+USAGE: hookbox-bench [OPTIONS]
+
+  --messages N          unique webhooks to ingest            [100000]
+  --concurrency N       requests in flight during ingest     [64]
+  --senders N           distinct senders                     [5000]
+  --seed-rows N         rows in the database for the reads   [1000000]
+  --read-concurrency N  requests in flight during reads      [8]
+  --reads N             requests per read shape              [2000]
+  --rejects N           forged and invalid webhooks, each    [5000]
+  --max-seconds N       time limit of each load phase        [120]
+  --out FILE            JSON report                          [bench-results/latest.json]
+  --quick               a small run (CI): 2000 messages, 5000 rows, 100 reads
+";
+
+#[derive(Debug, Clone)]
+struct Options {
+    messages: u64,
+    concurrency: usize,
+    senders: usize,
+    seed_rows: u64,
+    read_concurrency: usize,
+    reads: usize,
+    rejects: usize,
+    max_seconds: u64,
+    out: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            messages: 100_000,
+            concurrency: 64,
+            senders: 5000,
+            seed_rows: 1_000_000,
+            read_concurrency: 8,
+            reads: 2000,
+            rejects: 5000,
+            max_seconds: 120,
+            out: "bench-results/latest.json".to_owned(),
+        }
+    }
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut o = Options::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        macro_rules! num {
+            ($field:ident, $name:expr) => {
+                o.$field = value($name)?
+                    .parse()
+                    .map_err(|_| format!("{} needs a number", $name))?
+            };
+        }
+        match arg.as_str() {
+            "--messages" => num!(messages, "--messages"),
+            "--concurrency" => num!(concurrency, "--concurrency"),
+            "--senders" => num!(senders, "--senders"),
+            "--seed-rows" => num!(seed_rows, "--seed-rows"),
+            "--read-concurrency" => num!(read_concurrency, "--read-concurrency"),
+            "--reads" => num!(reads, "--reads"),
+            "--rejects" => num!(rejects, "--rejects"),
+            "--max-seconds" => num!(max_seconds, "--max-seconds"),
+            "--out" => o.out = value("--out")?,
+            "--quick" => {
+                o.messages = 2000;
+                o.seed_rows = 5000;
+                o.reads = 100;
+                o.rejects = 200;
+                o.senders = 200;
+                o.concurrency = 16;
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(o)
+}
+
+fn main() -> std::process::ExitCode {
+    let options = match parse_args() {
+        Ok(o) => o,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("hookbox-bench: {e}");
+            }
+            print!("{HELP}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(failures) if failures.is_empty() => std::process::ExitCode::SUCCESS,
+        Ok(failures) => {
+            for f in failures {
+                eprintln!("hookbox-bench: CHECK FAILED: {f}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("hookbox-bench: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+fn webhook_request(body: &[u8], signature: &str) -> Vec<u8> {
+    request_bytes(
+        "POST",
+        "/webhook",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Signature", signature),
+        ],
+        Some(body),
+        true,
+    )
+}
+
+fn get_request(target: &str) -> Vec<u8> {
+    request_bytes("GET", target, &[], None, true)
+}
+
+struct Report {
+    rows: Vec<Value>,
+    failures: Vec<String>,
+}
+
+impl Report {
+    fn phase(&mut self, name: &str, r: &LoadResult, expect_status: Option<u16>) {
+        println!(
+            "{name:<28} {:>8} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2}  {:?}{}",
+            r.sent,
+            r.rate(),
+            r.percentile_ms(50.0),
+            r.percentile_ms(95.0),
+            r.percentile_ms(99.0),
+            r.percentile_ms(100.0),
+            r.statuses,
+            if r.io_errors > 0 {
+                format!(" io_errors={}", r.io_errors)
+            } else {
+                String::new()
+            },
+        );
+        self.rows.push(json!({
+            "phase": name, "requests": r.sent, "per_second": r.rate(),
+            "p50_ms": r.percentile_ms(50.0), "p95_ms": r.percentile_ms(95.0),
+            "p99_ms": r.percentile_ms(99.0), "max_ms": r.percentile_ms(100.0),
+            "statuses": r.statuses.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "io_errors": r.io_errors,
+        }));
+        if let Some(status) = expect_status {
+            self.check(
+                r.only(status),
+                format!(
+                    "{name}: expected every answer {status}, got {:?} io_errors={}",
+                    r.statuses, r.io_errors
+                ),
+            );
+        }
+    }
+
+    fn check(&mut self, ok: bool, what: String) {
+        if !ok {
+            self.failures.push(what);
+        }
+    }
+}
+
+#[expect(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
+fn run(o: &Options) -> Result<Vec<String>, String> {
+    let mut rng = Rng::new(0x0068_6f6f_6b62_6f78);
+    let senders = Senders::new(o.senders, &mut rng);
+    let deadline = Duration::from_secs(o.max_seconds);
+    let mut report = Report {
+        rows: Vec::new(),
+        failures: Vec::new(),
+    };
+    println!(
+        "hookbox-bench: {} messages at concurrency {}, {} senders, reads at {} rows, concurrency {}; {} cores",
+        o.messages,
+        o.concurrency,
+        senders.len(),
+        o.seed_rows,
+        o.read_concurrency,
+        std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
+    );
+    println!(
+        "{:<28} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}  statuses",
+        "phase", "requests", "per sec", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+
+    // 1. The adapter alone, from as many threads as HTTP will use.
+    let adapter_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let adapter = Arc::new(
+        SqliteStore::open(&SqliteConfig::new(adapter_dir.path().join("adapter.db")))
+            .map_err(|e| e.to_string())?,
+    );
+    let adapter_msgs: Arc<Vec<domain::Message>> = Arc::new(
+        (0..o.messages)
+            .filter_map(|n| fields("a", n, &senders, &mut rng).message())
+            .collect(),
+    );
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..o.concurrency)
+        .map(|_| {
+            let (adapter, msgs, next) = (
+                Arc::clone(&adapter),
+                Arc::clone(&adapter_msgs),
+                Arc::clone(&next),
+            );
+            std::thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= msgs.len() || start.elapsed() > deadline {
+                        break;
+                    }
+                    let _ = adapter.insert(msgs[i].clone());
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+    let adapter_elapsed = start.elapsed();
+    let adapter_rows = adapter.stats().map_err(|e| e.to_string())?.total_messages;
+    #[expect(clippy::cast_precision_loss, reason = "row counts")]
+    let adapter_rate = adapter_rows as f64 / adapter_elapsed.as_secs_f64();
+    println!(
+        "{:<28} {:>8} {:>10.0}",
+        "adapter insert (no HTTP)", adapter_rows, adapter_rate
+    );
+    drop(adapter);
+    drop(adapter_dir);
+
+    // 2. Ingest over HTTP.
+    let dir = Arc::new(tempfile::tempdir().map_err(|e| e.to_string())?);
+    let builder = Server::builder().in_dir(Arc::clone(&dir)).discard_stdout();
+    let mut server = builder
+        .clone()
+        .try_start()
+        .map_err(|e| format!("hookbox did not start: {e:?}"))?;
+    let client = server.client();
+    let ingest: Vec<traffic::Fields> = (0..o.messages)
+        .map(|n| fields("m", n, &senders, &mut rng))
+        .collect();
+    let bodies: Vec<Vec<u8>> = ingest.iter().map(traffic::Fields::json).collect();
+    let requests: Arc<Vec<Vec<u8>>> = Arc::new(
+        bodies
+            .iter()
+            .map(|b| webhook_request(b, &sign(b)))
+            .collect(),
+    );
+    let r = load::run(client.addr(), &requests, o.concurrency, deadline);
+    report.phase("ingest (unique, signed)", &r, Some(200));
+    let ingest_rate = r.rate();
+    let acknowledged: HashSet<&str> = r
+        .ok_indexes
+        .iter()
+        .map(|&i| ingest[i].id.as_str())
+        .collect();
+    let ingest_row = report.rows.last().cloned().unwrap_or_default();
+
+    // 3. Replays, forgeries, invalid bodies.
+    let r = load::run(client.addr(), &requests, o.concurrency, deadline);
+    report.phase("replay (duplicates)", &r, Some(200));
+    let forged: Arc<Vec<Vec<u8>>> = Arc::new(
+        bodies
+            .iter()
+            .cycle()
+            .take(o.rejects)
+            .map(|b| webhook_request(b, &"0".repeat(64)))
+            .collect(),
+    );
+    let r = load::run(client.addr(), &forged, o.concurrency, deadline);
+    report.phase("bad signature", &r, Some(401));
+    let invalid: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..o.rejects)
+            .map(|n| {
+                let b = json!({"message_id": format!("bad-{n}"), "from": "12345", "to": "+1", "ts": "2025-02-30T00:00:00Z"});
+                let b = serde_json::to_vec(&b).unwrap_or_default();
+                webhook_request(&b, &sign(&b))
+            })
+            .collect(),
+    );
+    let r = load::run(client.addr(), &invalid, o.concurrency, deadline);
+    report.phase("invalid body", &r, Some(422));
+
+    // 4. Consistency: total, stats and the acknowledged set agree exactly.
+    let total = client
+        .get("/messages?limit=1")
+        .map_err(|e| e.to_string())?
+        .json()["total"]
+        .as_u64();
+    let stats = client.get("/stats").map_err(|e| e.to_string())?.json();
+    let expected = acknowledged.len() as u64;
+    report.check(
+        total == Some(expected),
+        format!("/messages total {total:?} != acknowledged {expected}"),
+    );
+    report.check(
+        stats["total_messages"].as_u64() == Some(expected),
+        format!(
+            "/stats total_messages {} != acknowledged {expected}",
+            stats["total_messages"]
+        ),
+    );
+    let walked = walk_ids(client, deadline)?;
+    let walked_set: HashSet<&str> = walked.iter().map(String::as_str).collect();
+    report.check(
+        walked.len() == walked_set.len(),
+        "keyset walk returned an id twice".to_owned(),
+    );
+    report.check(
+        walked_set == acknowledged,
+        format!(
+            "stored ids ({}) != acknowledged ids ({})",
+            walked_set.len(),
+            acknowledged.len()
+        ),
+    );
+    println!(
+        "verify: total={total:?} stats={} walked={} acknowledged={expected}",
+        stats["total_messages"],
+        walked.len()
+    );
+    let ingest_rss = peak_rss_mb(server.pid());
+    server.terminate();
+
+    // 5. Seed to the target size through the adapter, then time a restart.
+    let seed_start = Instant::now();
+    let store = SqliteStore::open(&SqliteConfig::new(dir.path().join("hookbox.db")))
+        .map_err(|e| e.to_string())?;
+    let mut seeded = expected;
+    let mut n = 0;
+    while seeded < o.seed_rows && seed_start.elapsed() < Duration::from_secs(o.max_seconds * 5) {
+        let chunk: Vec<domain::Message> = (0..5000.min(o.seed_rows - seeded))
+            .filter_map(|_| {
+                n += 1;
+                fields("s", n, &senders, &mut rng).message()
+            })
+            .collect();
+        seeded += store.insert_many(chunk).map_err(|e| e.to_string())?.len() as u64;
+    }
+    drop(store);
+    println!(
+        "seed: {seeded} rows in {:.1} s",
+        seed_start.elapsed().as_secs_f64()
+    );
+    let start = Instant::now();
+    let server = builder
+        .try_start()
+        .map_err(|e| format!("hookbox did not restart: {e:?}"))?;
+    let client = server.client();
+    while client.get("/health/ready").map(|r| r.status).unwrap_or(0) != 200 {
+        if start.elapsed() > Duration::from_secs(30) {
+            return Err("not ready 30 s after restart".to_owned());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let startup_ms = start.elapsed().as_secs_f64() * 1000.0;
+    println!("start-up to ready at {seeded} rows: {startup_ms:.0} ms");
+
+    // 6. The read mix.
+    let top_sender = client.get("/stats").map_err(|e| e.to_string())?.json()["messages_per_sender"]
+        [0]["from"]
+        .as_str()
+        .unwrap_or("+1")
+        .replace('+', "%2B");
+    let half = "2025-07-02T00:00:00Z";
+    let q = "refund%20today";
+    let mut read_rng = Rng::new(7);
+    let deep_floor = 100_000.min(seeded / 2);
+    let shapes: Vec<(&str, Vec<String>)> = vec![
+        (
+            "read: first page",
+            (0..o.reads)
+                .map(|_| "/messages?limit=50".to_owned())
+                .collect(),
+        ),
+        (
+            "read: offset > 100k",
+            (0..o.reads)
+                .map(|_| {
+                    format!(
+                        "/messages?limit=50&offset={}",
+                        deep_floor + read_rng.below(seeded.saturating_sub(deep_floor + 50).max(1))
+                    )
+                })
+                .collect(),
+        ),
+        (
+            "read: from=",
+            (0..o.reads)
+                .map(|_| format!("/messages?from={top_sender}"))
+                .collect(),
+        ),
+        (
+            "read: since= (half)",
+            (0..o.reads)
+                .map(|_| format!("/messages?since={half}"))
+                .collect(),
+        ),
+        (
+            "read: q=",
+            (0..o.reads).map(|_| format!("/messages?q={q}")).collect(),
+        ),
+        (
+            "read: from+since+q",
+            (0..o.reads)
+                .map(|_| format!("/messages?from={top_sender}&since={half}&q=hello"))
+                .collect(),
+        ),
+        (
+            "read: keyset page",
+            (0..o.reads)
+                .filter_map(|_| {
+                    let m = fields("s", 1 + read_rng.below(n.max(1)), &senders, &mut read_rng)
+                        .message()?;
+                    Some(format!(
+                        "/messages?limit=50&cursor={}",
+                        Cursor::after(&m).to_token()
+                    ))
+                })
+                .collect(),
+        ),
+        (
+            "read: /stats",
+            (0..o.reads).map(|_| "/stats".to_owned()).collect(),
+        ),
+    ];
+    let mut reads = Vec::new();
+    for (name, targets) in shapes {
+        let requests: Arc<Vec<Vec<u8>>> =
+            Arc::new(targets.iter().map(|t| get_request(t)).collect());
+        let r = load::run(client.addr(), &requests, o.read_concurrency, deadline);
+        report.phase(name, &r, Some(200));
+        reads.push(report.rows.last().cloned().unwrap_or_default());
+    }
+    let read_rss = peak_rss_mb(server.pid());
+    let db_mb = dir_size(dir.path()) as f64 / 1_048_576.0;
+    println!("peak RSS: ingest {ingest_rss:.1} MB, reads {read_rss:.1} MB; database {db_mb:.0} MB");
+    println!(
+        "ingest {ingest_rate:.0}/s = {:.2} x the adapter's {adapter_rate:.0} rows/s",
+        ingest_rate / adapter_rate.max(1e-9)
+    );
+    drop(server);
+
+    let result = json!({
+        "options": {"messages": o.messages, "concurrency": o.concurrency, "senders": o.senders,
+                    "seed_rows": o.seed_rows, "read_concurrency": o.read_concurrency, "reads": o.reads},
+        "cores": std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
+        "adapter_rows_per_second": adapter_rate,
+        "ingest": ingest_row,
+        "ingest_to_adapter_ratio": ingest_rate / adapter_rate.max(1e-9),
+        "phases": report.rows,
+        "reads": reads,
+        "rows_for_reads": seeded,
+        "startup_to_ready_ms": startup_ms,
+        "peak_rss_mb": {"ingest": ingest_rss, "reads": read_rss},
+        "database_mb": db_mb,
+        "failures": report.failures,
+    });
+    if let Some(parent) = std::path::Path::new(&o.out).parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(
+        &o.out,
+        serde_json::to_vec_pretty(&result).unwrap_or_default(),
+    )
+    .map_err(|e| format!("{}: {e}", o.out))?;
+    println!("report: {}", o.out);
+    Ok(report.failures)
+}
+
+/// Every stored id, walking keyset pages of 100.
+fn walk_ids(client: Client, deadline: Duration) -> Result<Vec<String>, String> {
+    let start = Instant::now();
+    let mut ids = Vec::new();
+    let mut target = "/messages?limit=100".to_owned();
+    loop {
+        let r = client.get(&target).map_err(|e| e.to_string())?;
+        let page = r.json();
+        for m in page["data"].as_array().into_iter().flatten() {
+            ids.push(m["message_id"].as_str().unwrap_or_default().to_owned());
+        }
+        match r.header("x-next-cursor") {
+            Some(c) if start.elapsed() < deadline => {
+                target = format!("/messages?limit=100&cursor={c}")
+            }
+            _ => return Ok(ids),
+        }
+    }
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len())
+        .sum()
+}
