@@ -83,6 +83,65 @@ const WORDS: &[&str] = &[
     "🙂",
 ];
 
+/// A larger vocabulary with Zipf frequencies, as real text has: a few words
+/// are everywhere, most are rare.
+#[derive(Debug, Clone)]
+pub(crate) struct Vocabulary {
+    words: Vec<String>,
+    cumulative: Vec<f64>,
+}
+
+impl Vocabulary {
+    pub(crate) fn new(size: usize) -> Self {
+        const SYLLABLES: &[&str] = &[
+            "ka", "lo", "mi", "ne", "ru", "ta", "shi", "vo", "de", "pa", "zu", "ri", "bo", "le",
+            "xa", "qui", "fen", "gor", "hal", "jin", "mor", "sel", "tur", "wex",
+        ];
+        let mut rng = Rng::new(42);
+        let mut words = Vec::with_capacity(size);
+        let mut seen = std::collections::HashSet::new();
+        while words.len() < size {
+            let n = 2 + rng.below(3);
+            let w: String = (0..n)
+                .map(|_| SYLLABLES[usize::try_from(rng.below(SYLLABLES.len() as u64)).unwrap_or(0)])
+                .collect();
+            if seen.insert(w.clone()) {
+                words.push(w);
+            }
+        }
+        let mut total = 0.0;
+        let cumulative = (1..=size)
+            .map(|rank| {
+                #[expect(clippy::cast_precision_loss, reason = "small ranks")]
+                let weight = 1.0 / rank as f64;
+                total += weight;
+                total
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|c| c / total)
+            .collect();
+        Self { words, cumulative }
+    }
+
+    /// The word of this frequency rank (0 = most frequent).
+    pub(crate) fn word(&self, rank: usize) -> &str {
+        &self.words[rank.min(self.words.len() - 1)]
+    }
+
+    fn pick(&self, rng: &mut Rng) -> &str {
+        let u = rng.unit();
+        let i = self.cumulative.partition_point(|c| *c < u);
+        self.word(i)
+    }
+}
+
+/// The vocabulary every generated text draws from.
+pub(crate) fn vocabulary() -> &'static Vocabulary {
+    static VOCABULARY: std::sync::OnceLock<Vocabulary> = std::sync::OnceLock::new();
+    VOCABULARY.get_or_init(|| Vocabulary::new(5000))
+}
+
 /// A pool of sender numbers, drawn with a skew: a few senders send most.
 #[derive(Debug, Clone)]
 pub(crate) struct Senders(Vec<String>);
@@ -176,7 +235,11 @@ pub(crate) fn fields(prefix: &str, n: u64, senders: &Senders, rng: &mut Rng) -> 
             if !t.is_empty() {
                 t.push(' ');
             }
-            t.push_str(WORDS[usize::try_from(rng.below(WORDS.len() as u64)).unwrap_or(0)]);
+            if rng.below(10) < 3 {
+                t.push_str(WORDS[usize::try_from(rng.below(WORDS.len() as u64)).unwrap_or(0)]);
+            } else {
+                t.push_str(vocabulary().pick(rng));
+            }
         }
         t.chars().take(target).collect()
     });

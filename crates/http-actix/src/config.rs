@@ -23,6 +23,8 @@ pub struct Config {
     pub log_level: slog::Level,
     /// Largest accepted webhook body (`MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// Keep the trigram index that makes `q` fast (`SEARCH_INDEX`).
+    pub search_index: bool,
 }
 
 /// Why the environment does not make a valid [`Config`]. Messages name the
@@ -113,6 +115,14 @@ impl Config {
                 .filter(|n| *n > 0)
                 .ok_or_else(|| invalid("MAX_BODY_BYTES", "a positive number of bytes", v))?,
         };
+        let search_index = match lookup("SEARCH_INDEX") {
+            None => true,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => return Err(invalid("SEARCH_INDEX", "on or off", v)),
+            },
+        };
         Ok(Self {
             keys,
             database_path,
@@ -120,6 +130,7 @@ impl Config {
             port,
             log_level,
             max_body_bytes,
+            search_index,
         })
     }
 }
@@ -284,6 +295,9 @@ mod tests {
         assert!(!ok("MAX_BODY_BYTES", "0"));
         assert!(!ok("MAX_BODY_BYTES", "-1"));
         assert!(!ok("HOST", " "));
+        assert!(ok("SEARCH_INDEX", "off"));
+        assert!(ok("SEARCH_INDEX", "ON"));
+        assert!(!ok("SEARCH_INDEX", "maybe"));
     }
 
     #[test]

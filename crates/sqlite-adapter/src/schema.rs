@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// The schema version this build writes and expects.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -33,7 +33,6 @@ const MIGRATIONS: &[&str] = &[
         from_msisdn   TEXT PRIMARY KEY,
         message_count INTEGER NOT NULL
     ) WITHOUT ROWID;
-    CREATE INDEX senders_by_count ON senders (message_count DESC, from_msisdn);
 
     CREATE TABLE totals (
         id       INTEGER PRIMARY KEY CHECK (id = 1),
@@ -51,7 +50,55 @@ const MIGRATIONS: &[&str] = &[
         UPDATE totals SET senders = senders + 1 WHERE id = 1;
     END;
     ",
+    // 2: the substring index for `q`: FTS5 with the trigram tokenizer over
+    // the folded text, external content (no second copy of the text). The
+    // writer fills it behind the inserts (see `writer::index_step`) up to the
+    // rowid kept in settings.search_indexed_upto; queries scan past that.
+    r"
+    CREATE TABLE settings (
+        name  TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE messages_search USING fts5(
+        text_folded,
+        content = 'messages',
+        content_rowid = 'rowid',
+        tokenize = 'trigram case_sensitive 1'
+    );
+    ",
 ];
+
+/// Brings the search index in line with `enabled`. Switched on from off
+/// (or never built), it is emptied and its high-water mark reset, so the
+/// writer rebuilds it behind the inserts; switched off, it is emptied.
+pub(crate) fn sync_search_index(conn: &mut Connection, enabled: bool) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let state: Option<String> = tx
+        .query_row(
+            "SELECT value FROM settings WHERE name = 'search_index'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let want = if enabled { "on" } else { "off" };
+    if state.as_deref() != Some(want) {
+        tx.execute_batch(
+            "INSERT INTO messages_search (messages_search) VALUES ('delete-all');
+             INSERT INTO settings (name, value) VALUES ('search_indexed_upto', '0')
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value;",
+        )?;
+        tx.execute(
+            "INSERT INTO settings (name, value) VALUES ('search_index', ?1)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [want],
+        )?;
+    }
+    tx.commit()
+}
+
+/// The SQL fragment for "rows the index has not reached yet".
+pub(crate) const SEARCH_MARK: &str =
+    "(SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'search_indexed_upto')";
 
 /// Pragmas for every connection. WAL lets readers run beside the one
 /// writer; the busy timeout turns brief lock contention (checkpoints, a
@@ -68,6 +115,8 @@ pub(crate) fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::
 
 /// Pragmas for the writer: WAL (persistent in the file) and full fsync on
 /// commit, so an acknowledged message survives power loss, not just a crash.
+/// Checkpoints are left to the checkpointer thread (see `store.rs`), off the
+/// path of inserts.
 pub(crate) fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
@@ -76,7 +125,7 @@ pub(crate) fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
             Some(format!("cannot switch to WAL (journal_mode is {mode})")),
         ));
     }
-    conn.execute_batch("PRAGMA synchronous = FULL;")
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;")
 }
 
 /// Readers can never write, whatever a bug asks of them.

@@ -14,7 +14,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use crate::error::{OpenError, pool_error, store_error};
-use crate::schema::{self, Migration, SCHEMA_VERSION};
+use crate::schema::{self, Migration, SCHEMA_VERSION, SEARCH_MARK};
 use crate::writer::Writer;
 
 /// How a [`SqliteStore`] is opened.
@@ -31,11 +31,14 @@ pub struct SqliteConfig {
     pub max_batch: usize,
     /// How long a connection waits on a lock before giving up.
     pub busy_timeout: Duration,
+    /// Keep the trigram index that makes `q` fast (about 300 bytes of disk
+    /// per message); off, `q` scans the table.
+    pub search_index: bool,
 }
 
 impl SqliteConfig {
     /// Defaults for `path`: 4 readers, a queue of 4,096 inserts, batches of
-    /// up to 512, a 5 s busy timeout.
+    /// up to 512, a 5 s busy timeout, the search index on.
     #[must_use]
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
@@ -44,6 +47,7 @@ impl SqliteConfig {
             write_queue: 4096,
             max_batch: 512,
             busy_timeout: Duration::from_secs(5),
+            search_index: true,
         }
     }
 }
@@ -55,7 +59,60 @@ impl SqliteConfig {
 pub struct SqliteStore {
     path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
+    // Dropped in field order: the writer finishes queued inserts before the
+    // checkpointer stops.
     writer: Writer,
+    _checkpointer: Checkpointer,
+    search_index: bool,
+}
+
+/// Copies committed pages from the WAL into the database file every
+/// [`CHECKPOINT_EVERY`], on its own connection, so the writer never pays for
+/// it inside a commit. PASSIVE: it never blocks readers or the writer.
+#[derive(Debug)]
+struct Checkpointer {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+impl Checkpointer {
+    fn start(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Self> {
+        let conn = Connection::open(path)?;
+        schema::configure(&conn, busy_timeout)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("hookbox-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_EVERY)
+                {
+                    // A failed pass is retried at the next tick; the WAL
+                    // keeps every commit meanwhile.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })
+            .map_err(|e| {
+                rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some(format!("cannot start the checkpoint thread: {e}")),
+                )
+            })?;
+        Ok(Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl SqliteStore {
@@ -98,6 +155,14 @@ impl SqliteStore {
             }
         }
 
+        schema::sync_search_index(&mut conn, config.search_index).map_err(|source| {
+            OpenError::Migrate {
+                path: path.clone(),
+                version: SCHEMA_VERSION,
+                source,
+            }
+        })?;
+
         let busy = config.busy_timeout;
         let manager = SqliteConnectionManager::file(&path).with_init(move |c| {
             schema::configure(c, busy)?;
@@ -112,12 +177,20 @@ impl SqliteStore {
                 path: path.clone(),
                 source,
             })?;
-        let writer =
-            Writer::start(conn, config.write_queue, config.max_batch).map_err(OpenError::Thread)?;
+        let checkpointer = Checkpointer::start(&path, config.busy_timeout).map_err(open_err)?;
+        let writer = Writer::start(
+            conn,
+            config.write_queue,
+            config.max_batch,
+            config.search_index,
+        )
+        .map_err(OpenError::Thread)?;
         Ok(Self {
             path,
             readers,
             writer,
+            _checkpointer: checkpointer,
+            search_index: config.search_index,
         })
     }
 
@@ -141,6 +214,46 @@ impl SqliteStore {
         self.writer.insert(messages)
     }
 
+    /// How many stored rows the search index has not reached yet (0 when
+    /// the index is off). The writer indexes whenever no insert waits.
+    ///
+    /// # Errors
+    /// As [`MessageStore::list`].
+    pub fn search_backlog(&self) -> Result<u64, StoreError> {
+        if !self.search_index {
+            return Ok(0);
+        }
+        let conn = self.reader()?;
+        let backlog: i64 = conn
+            .query_row(
+                &format!(
+                    "SELECT COALESCE(MAX(rowid), 0) - COALESCE({SEARCH_MARK}, 0) FROM messages"
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(store_error)?;
+        Ok(u64::try_from(backlog).unwrap_or(0))
+    }
+
+    /// Waits until the search index covers every stored row, or `timeout`
+    /// passes; returns whether it caught up.
+    ///
+    /// # Errors
+    /// As [`MessageStore::list`].
+    pub fn wait_for_search_index(&self, timeout: Duration) -> Result<bool, StoreError> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if self.search_backlog()? == 0 {
+                return Ok(true);
+            }
+            if std::time::Instant::now() > deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn reader(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
         self.readers.get().map_err(pool_error)
     }
@@ -158,7 +271,7 @@ impl MessageStore for SqliteStore {
         let mut conn = self.reader()?;
         // One read transaction: `total` and the page see the same snapshot.
         let tx = conn.transaction().map_err(store_error)?;
-        let result = list_in(&tx, query);
+        let result = list_in(&tx, query, self.search_index);
         drop(tx);
         result
     }
@@ -193,8 +306,18 @@ impl MessageStore for SqliteStore {
     }
 }
 
+/// The shortest needle the trigram index can answer.
+const MIN_INDEXED_NEEDLE: usize = 3;
+
+const SEARCH_CLAUSE: &str = "rowid IN (
+    SELECT rowid FROM messages_search WHERE messages_search MATCH ?
+    UNION ALL
+    SELECT rowid FROM messages
+    WHERE rowid > (SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'search_indexed_upto')
+      AND instr(text_folded, ?) > 0)";
+
 /// The WHERE clause for `query`'s filters, and its parameters.
-fn filters(query: &MessageQuery) -> (Vec<&'static str>, Vec<Value>) {
+fn filters(query: &MessageQuery, search_index: bool) -> (Vec<&'static str>, Vec<Value>) {
     let mut clauses = Vec::new();
     let mut params = Vec::new();
     if let Some(from) = &query.from {
@@ -206,9 +329,20 @@ fn filters(query: &MessageQuery) -> (Vec<&'static str>, Vec<Value>) {
         params.push(Value::Text(since.sort_key()));
     }
     if let Some(q) = &query.q {
-        // instr() is a plain substring test: `%` and `_` stay literal.
-        clauses.push("instr(text_folded, ?) > 0");
-        params.push(Value::Text(q.folded().to_owned()));
+        let needle = q.folded();
+        if search_index && needle.chars().count() >= MIN_INDEXED_NEEDLE {
+            // A trigram phrase matches exactly the texts containing the
+            // needle (quoting makes every character literal); rows past the
+            // index's mark, not indexed yet, are scanned. Index and mark come
+            // from the same snapshot, so nothing is missed or counted twice.
+            clauses.push(SEARCH_CLAUSE);
+            params.push(Value::Text(format!("\"{}\"", needle.replace('"', "\"\""))));
+            params.push(Value::Text(needle.to_owned()));
+        } else {
+            // instr() is a plain substring test: `%` and `_` stay literal.
+            clauses.push("instr(text_folded, ?) > 0");
+            params.push(Value::Text(needle.to_owned()));
+        }
     }
     (clauses, params)
 }
@@ -225,13 +359,39 @@ fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn list_in(conn: &Connection, query: &MessageQuery) -> Result<Page, StoreError> {
-    let (mut clauses, mut params) = filters(query);
-    let count_sql = format!("SELECT COUNT(*) FROM messages{}", where_sql(&clauses));
-    let total: i64 = conn
-        .prepare_cached(&count_sql)
-        .and_then(|mut s| s.query_row(params_from_iter(params.iter()), |r| r.get(0)))
-        .map_err(store_error)?;
+/// `total` for the filters: kept counters answer the common shapes (no
+/// filter, sender only) without counting rows.
+fn count(
+    conn: &Connection,
+    query: &MessageQuery,
+    clauses: &[&str],
+    params: &[Value],
+) -> rusqlite::Result<i64> {
+    match (&query.from, &query.since, &query.q) {
+        (None, None, None) => conn
+            .prepare_cached("SELECT messages FROM totals WHERE id = 1")?
+            .query_row([], |r| r.get(0)),
+        (Some(from), None, None) => Ok(conn
+            .prepare_cached("SELECT message_count FROM senders WHERE from_msisdn = ?")?
+            .query_row([from], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0)),
+        _ => conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM messages{}",
+                where_sql(clauses)
+            ))?
+            .query_row(params_from_iter(params.iter()), |r| r.get(0)),
+    }
+}
+
+fn list_in(
+    conn: &Connection,
+    query: &MessageQuery,
+    search_index: bool,
+) -> Result<Page, StoreError> {
+    let (mut clauses, mut params) = filters(query, search_index);
+    let total = count(conn, query, &clauses, &params).map_err(store_error)?;
 
     if let Some(after) = &query.after {
         clauses.push("(ts_key, message_id) > (?, ?)");
@@ -239,14 +399,37 @@ fn list_in(conn: &Connection, query: &MessageQuery) -> Result<Page, StoreError> 
         params.push(Value::Text(after.id().as_str().to_owned()));
     }
     let limit = query.limit.get();
+    let offset = query.offset.get();
+    let page_sql = if offset == 0 {
+        format!(
+            "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
+             ORDER BY ts_key, message_id LIMIT ?",
+            where_sql(&clauses)
+        )
+    } else {
+        // Skip through the (covering) ordering index to the first row of the
+        // page, then read only the page's rows, instead of OFFSET stepping
+        // through table rows. Parameters in text order: the outer filters,
+        // the inner filters, the offset (then the limit, below).
+        let inner = format!(
+            "SELECT ts_key, message_id FROM messages{} \
+             ORDER BY ts_key, message_id LIMIT 1 OFFSET ?",
+            where_sql(&clauses)
+        );
+        let start = format!("(ts_key, message_id) >= ({inner})");
+        let mut outer = clauses.clone();
+        outer.push(&start);
+        let sql = format!(
+            "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
+             ORDER BY ts_key, message_id LIMIT ?",
+            where_sql(&outer)
+        );
+        params.extend(params.clone());
+        params.push(Value::Integer(to_i64(offset)));
+        sql
+    };
     // One row more than asked says whether a next page exists.
     params.push(Value::Integer(i64::from(limit) + 1));
-    params.push(Value::Integer(to_i64(query.offset.get())));
-    let page_sql = format!(
-        "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
-         ORDER BY ts_key, message_id LIMIT ? OFFSET ?",
-        where_sql(&clauses)
-    );
     let mut stmt = conn.prepare_cached(&page_sql).map_err(store_error)?;
     let mut rows = stmt
         .query(params_from_iter(params.iter()))

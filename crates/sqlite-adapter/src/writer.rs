@@ -9,8 +9,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use domain::{InsertOutcome, Message, StoreError};
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -18,6 +19,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::{store_error, store_error_ref};
+use crate::schema::SEARCH_MARK;
 
 type Reply = SyncSender<Result<Vec<InsertOutcome>, StoreError>>;
 
@@ -49,6 +51,7 @@ impl Writer {
         conn: Connection,
         queue_capacity: usize,
         max_batch: usize,
+        search_index: bool,
     ) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel(queue_capacity);
         let state = Arc::new(WriterState::default());
@@ -56,7 +59,7 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("hookbox-writer".into())
             .spawn(move || {
-                run(conn, &rx, max_batch.max(1), &thread_state);
+                run(conn, &rx, max_batch.max(1), search_index, &thread_state);
                 thread_state.stopped.store(true, Ordering::SeqCst);
             })?;
         Ok(Self {
@@ -97,23 +100,62 @@ impl Drop for Writer {
     }
 }
 
-fn run(mut conn: Connection, rx: &Receiver<Job>, max_batch: usize, state: &WriterState) {
+fn run(
+    mut conn: Connection,
+    rx: &Receiver<Job>,
+    max_batch: usize,
+    search_index: bool,
+    state: &WriterState,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
-    while let Ok(first) = rx.recv() {
+    let mut last_rows = 0;
+    // Whether rows may be waiting for the search index (checked at start).
+    let mut backlog = search_index;
+    loop {
+        // Inserts first; the search index catches up only when none wait.
+        let first = if backlog {
+            match rx.try_recv() {
+                Ok(job) => job,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    backlog = matches!(index_step(&mut conn, INDEX_STEP), Ok(n) if n > 0);
+                    continue;
+                }
+            }
+        } else {
+            match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            }
+        };
         let mut rows = first.messages.len();
         batch.push(first);
+        // Under concurrent load the callers answered by the last commit are
+        // only now sending their next rows: wait for that burst to arrive
+        // (until it pauses for GAP, at most LINGER), so one commit carries
+        // it instead of a string of tiny ones. A lone caller waits for
+        // nothing.
+        let linger_until = Instant::now() + LINGER;
         while rows < max_batch {
-            match rx.try_recv() {
-                Ok(job) => {
+            let job = if last_rows > 1 {
+                let left = linger_until.saturating_duration_since(Instant::now());
+                rx.recv_timeout(GAP.min(left)).ok()
+            } else {
+                rx.try_recv().ok()
+            };
+            match job {
+                Some(job) => {
                     rows += job.messages.len();
                     batch.push(job);
                 }
-                Err(_) => break,
+                None => break,
             }
         }
+        last_rows = rows;
         match write_batch(&mut conn, &batch) {
             Ok(mut outcomes) => {
                 state.faulted.store(false, Ordering::SeqCst);
+                backlog |= search_index && outcomes.contains(&InsertOutcome::Created);
                 for job in batch.drain(..).rev() {
                     let mine = outcomes.split_off(outcomes.len() - job.messages.len());
                     let _ = job.reply.send(Ok(mine));
@@ -125,6 +167,7 @@ fn run(mut conn: Connection, rx: &Receiver<Job>, max_batch: usize, state: &Write
                 for job in batch.drain(..) {
                     let result = write_batch(&mut conn, std::slice::from_ref(&job));
                     state.faulted.store(result.is_err(), Ordering::SeqCst);
+                    backlog |= search_index && result.is_ok();
                     let _ = job.reply.send(result.map_err(store_error));
                 }
             }
@@ -137,6 +180,45 @@ fn run(mut conn: Connection, rx: &Receiver<Job>, max_batch: usize, state: &Write
         }
     }
 }
+
+/// Rows the search index takes per step (a few milliseconds of work, so an
+/// insert arriving meanwhile waits little).
+const INDEX_STEP: i64 = 64;
+
+/// Adds the next `limit` rows past the high-water mark to the search index,
+/// in one transaction with the new mark, so a reader's snapshot always sees
+/// the index and the mark agree. Returns how many rows it covered.
+fn index_step(conn: &mut Connection, limit: i64) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mark: i64 = tx
+        .prepare_cached(&format!("SELECT {SEARCH_MARK}"))?
+        .query_row([], |r| r.get::<_, Option<i64>>(0))?
+        .unwrap_or(0);
+    let (upto, rows): (Option<i64>, i64) = tx
+        .prepare_cached(
+            "SELECT MAX(rowid), COUNT(*) FROM
+                (SELECT rowid FROM messages WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+        )?
+        .query_row(params![mark, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let Some(upto) = upto else {
+        return Ok(0);
+    };
+    tx.prepare_cached(
+        "INSERT INTO messages_search (rowid, text_folded)
+         SELECT rowid, text_folded FROM messages
+         WHERE rowid > ?1 AND rowid <= ?2 AND text_folded IS NOT NULL",
+    )?
+    .execute(params![mark, upto])?;
+    tx.prepare_cached("UPDATE settings SET value = ?1 WHERE name = 'search_indexed_upto'")?
+        .execute([upto.to_string()])?;
+    tx.commit()?;
+    Ok(usize::try_from(rows).unwrap_or(0))
+}
+
+/// How long the writer waits for more rows once a burst pauses.
+const GAP: Duration = Duration::from_micros(200);
+/// The longest the writer delays a commit to grow its batch.
+const LINGER: Duration = Duration::from_millis(2);
 
 const INSERT: &str = "INSERT INTO messages
     (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key, text_folded)

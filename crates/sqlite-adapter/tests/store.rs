@@ -14,9 +14,16 @@ struct TestDb {
 }
 
 fn open() -> TestDb {
+    open_with(true)
+}
+
+fn open_with(search_index: bool) -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&SqliteConfig::new(dir.path().join("nested/dir/test.db")))
-        .expect("open store");
+    let config = SqliteConfig {
+        search_index,
+        ..SqliteConfig::new(dir.path().join("nested/dir/test.db"))
+    };
+    let store = SqliteStore::open(&config).expect("open store");
     TestDb { dir, store }
 }
 
@@ -151,8 +158,22 @@ fn seed(store: &SqliteStore) {
 
 #[test]
 fn filters_alone_and_combined() {
-    let db = open();
+    // The same answers with the search index and with a plain scan.
+    for search_index in [true, false] {
+        filters_alone_and_combined_with(search_index);
+    }
+}
+
+fn filters_alone_and_combined_with(search_index: bool) {
+    let db = open_with(search_index);
     seed(&db.store);
+    if search_index {
+        let caught_up = db
+            .store
+            .wait_for_search_index(std::time::Duration::from_secs(10));
+        assert_eq!(caught_up.expect("backlog"), true);
+    }
+    assert_eq!(db.store.search_backlog().expect("backlog"), 0);
     let since = |s: &str| Some(Timestamp::parse(s).expect("ts"));
     let q = |s: &str| SearchText::new(s);
     let from = |s: &str| Some(s.to_owned());
@@ -244,8 +265,12 @@ fn filters_alone_and_combined() {
     ];
     for (name, query, expected) in cases {
         let (got, total) = ids(&db.store, &query);
-        assert_eq!(got, expected, "{name}");
-        assert_eq!(total, expected.len() as u64, "{name} total");
+        assert_eq!(got, expected, "{name} (search index {search_index})");
+        assert_eq!(
+            total,
+            expected.len() as u64,
+            "{name} total (search index {search_index})"
+        );
     }
 }
 
@@ -265,6 +290,16 @@ fn limit_offset_and_total() {
     assert_eq!(ids(&db.store, &page(2, 6)), (vec!["m7".into()], 7));
     assert_eq!(ids(&db.store, &page(2, 7)), (vec![], 7));
     assert_eq!(ids(&db.store, &page(100, i64::MAX)), (vec![], 7));
+    let from_page = MessageQuery {
+        from: Some("+911".into()),
+        ..page(1, 1)
+    };
+    assert_eq!(ids(&db.store, &from_page), (vec!["m1".into()], 3));
+    let q_page = MessageQuery {
+        q: SearchText::new("hello"),
+        ..page(5, 1)
+    };
+    assert_eq!(ids(&db.store, &q_page), (vec!["m3".into()], 2));
 }
 
 #[test]
@@ -439,7 +474,9 @@ fn refuses_a_path_it_cannot_open() {
 #[test]
 fn insert_many_reports_each_outcome_in_order() {
     let db = open();
-    db.store.insert(msg("old", "+911", "2025-01-15T10:00:00Z", None)).expect("insert");
+    db.store
+        .insert(msg("old", "+911", "2025-01-15T10:00:00Z", None))
+        .expect("insert");
     let batch = vec![
         msg("n1", "+911", "2025-01-15T10:00:00Z", None),
         msg("old", "+922", "2025-01-15T10:00:00Z", None),
@@ -452,4 +489,37 @@ fn insert_many_reports_each_outcome_in_order() {
     assert_eq!(db.store.insert_many(Vec::new()).expect("empty"), vec![]);
     let stats = db.store.stats().expect("stats");
     assert_eq!((stats.total_messages, stats.senders_count), (3, 2));
+}
+
+#[test]
+fn search_index_can_be_switched_off_and_rebuilt() {
+    let db = open_with(false);
+    seed(&db.store);
+    let path = db.store.path().to_path_buf();
+    drop(db.store);
+    let q = MessageQuery {
+        q: SearchText::new("hello"),
+        ..query()
+    };
+    // On: the index is rebuilt from the stored texts, then kept current.
+    let store = SqliteStore::open(&SqliteConfig::new(&path)).expect("reopen with index");
+    assert_eq!(ids(&store, &q), (vec!["m1".into(), "m3".into()], 2));
+    store
+        .insert(msg(
+            "m8",
+            "+911",
+            "2025-02-01T00:00:00Z",
+            Some("hello later"),
+        ))
+        .expect("insert");
+    assert_eq!(ids(&store, &q).1, 3);
+    drop(store);
+    // Off again: answers stay the same, by scanning.
+    let store = SqliteStore::open(&SqliteConfig {
+        search_index: false,
+        ..SqliteConfig::new(&path)
+    })
+    .expect("reopen without index");
+    assert_eq!(ids(&store, &q).1, 3);
+    drop(db.dir);
 }
