@@ -41,9 +41,18 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO totals (id, messages, senders) VALUES (1, 0, 0);
 
+    -- Messages per UTC day of `ts`: `since` counts and deep offsets sum
+    -- whole days here and count rows only within one day.
+    CREATE TABLE day_counts (
+        day           TEXT PRIMARY KEY,
+        message_count INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
     CREATE TRIGGER messages_count AFTER INSERT ON messages BEGIN
         INSERT OR IGNORE INTO senders (from_msisdn, message_count) VALUES (NEW.from_msisdn, 0);
         UPDATE senders SET message_count = message_count + 1 WHERE from_msisdn = NEW.from_msisdn;
+        INSERT OR IGNORE INTO day_counts (day, message_count) VALUES (substr(NEW.ts_key, 1, 8), 0);
+        UPDATE day_counts SET message_count = message_count + 1 WHERE day = substr(NEW.ts_key, 1, 8);
         UPDATE totals SET messages = messages + 1 WHERE id = 1;
     END;
     CREATE TRIGGER senders_count AFTER INSERT ON senders BEGIN

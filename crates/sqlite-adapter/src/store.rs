@@ -11,7 +11,7 @@ use domain::{
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use crate::error::{OpenError, pool_error, store_error};
 use crate::schema::{self, Migration, SCHEMA_VERSION, SEARCH_MARK};
@@ -371,6 +371,7 @@ fn count(
         (None, None, None) => conn
             .prepare_cached("SELECT messages FROM totals WHERE id = 1")?
             .query_row([], |r| r.get(0)),
+        (None, Some(since), None) => since_count(conn, &since.sort_key()),
         (Some(from), None, None) => Ok(conn
             .prepare_cached("SELECT message_count FROM senders WHERE from_msisdn = ?")?
             .query_row([from], |r| r.get(0))
@@ -383,6 +384,67 @@ fn count(
             ))?
             .query_row(params_from_iter(params.iter()), |r| r.get(0)),
     }
+}
+
+/// The first eight digits of a sort key are its UTC day (`YYYYMMDD`).
+fn day_of(key: &str) -> &str {
+    key.get(..8).unwrap_or(key)
+}
+
+/// The sort key at which the day after `day` starts: any key of a later day
+/// compares greater, since keys are fixed-width digits.
+fn next_day_start(day: &str) -> String {
+    format!("{day}~")
+}
+
+/// Messages at or after `since_key`: the rest of its day counted in the
+/// index, later days summed from `day_counts`.
+fn since_count(conn: &Connection, since_key: &str) -> rusqlite::Result<i64> {
+    let day = day_of(since_key);
+    let partial: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
+        .query_row(params![since_key, next_day_start(day)], |r| r.get(0))?;
+    let later: i64 = conn
+        .prepare_cached("SELECT COALESCE(SUM(message_count), 0) FROM day_counts WHERE day > ?1")?
+        .query_row([day], |r| r.get(0))?;
+    Ok(partial + later)
+}
+
+/// For a deep `offset` with no filter but `since`: a sort key to start
+/// from and the (at most one day's worth of) rows to skip after it, found
+/// by summing whole days in `day_counts` instead of stepping through rows.
+fn seek(
+    conn: &Connection,
+    since_key: Option<&str>,
+    offset: u64,
+) -> rusqlite::Result<(String, u64)> {
+    let mut skip = offset;
+    let mut from_day = String::new();
+    if let Some(key) = since_key {
+        let day = day_of(key);
+        let partial: i64 = conn
+            .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
+            .query_row(params![key, next_day_start(day)], |r| r.get(0))?;
+        let partial = u64::try_from(partial).unwrap_or(0);
+        if skip < partial {
+            return Ok((key.to_owned(), skip));
+        }
+        skip -= partial;
+        from_day = day.to_owned();
+    }
+    let mut days = conn
+        .prepare_cached("SELECT day, message_count FROM day_counts WHERE day > ?1 ORDER BY day")?;
+    let mut rows = days.query([&from_day])?;
+    while let Some(row) = rows.next()? {
+        let (day, n): (String, i64) = (row.get(0)?, row.get(1)?);
+        let n = u64::try_from(n).unwrap_or(0);
+        if skip < n {
+            return Ok((day, skip));
+        }
+        skip -= n;
+    }
+    // Past the end: a key after every day, nothing to skip.
+    Ok(("~".to_owned(), 0))
 }
 
 fn list_in(
@@ -401,6 +463,26 @@ fn list_in(
     let limit = query.limit.get();
     let offset = query.offset.get();
     let page_sql = if offset == 0 {
+        format!(
+            "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
+             ORDER BY ts_key, message_id LIMIT ?",
+            where_sql(&clauses)
+        )
+    } else if query.from.is_none() && query.q.is_none() && query.after.is_none() {
+        // Unfiltered (or `since` only): whole days are skipped by their
+        // counts, then at most a day's rows in the ordering index.
+        let (start_key, skip) = seek(
+            conn,
+            query.since.as_ref().map(Timestamp::sort_key).as_deref(),
+            offset,
+        )
+        .map_err(store_error)?;
+        clauses.push(
+            "(ts_key, message_id) >= (SELECT ts_key, message_id FROM messages \
+             WHERE ts_key >= ? ORDER BY ts_key, message_id LIMIT 1 OFFSET ?)",
+        );
+        params.push(Value::Text(start_key));
+        params.push(Value::Integer(to_i64(skip)));
         format!(
             "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
              ORDER BY ts_key, message_id LIMIT ?",

@@ -171,7 +171,7 @@ fn filters_alone_and_combined_with(search_index: bool) {
         let caught_up = db
             .store
             .wait_for_search_index(std::time::Duration::from_secs(10));
-        assert_eq!(caught_up.expect("backlog"), true);
+        assert!(caught_up.expect("backlog"), "search index did not catch up");
     }
     assert_eq!(db.store.search_backlog().expect("backlog"), 0);
     let since = |s: &str| Some(Timestamp::parse(s).expect("ts"));
@@ -522,4 +522,47 @@ fn search_index_can_be_switched_off_and_rebuilt() {
     .expect("reopen without index");
     assert_eq!(ids(&store, &q).1, 3);
     drop(db.dir);
+}
+
+#[test]
+fn every_offset_matches_the_sorted_order_with_and_without_since() {
+    let db = open();
+    let mut all: Vec<(String, String)> = Vec::new();
+    for i in 0..40_u32 {
+        let ts = format!(
+            "2025-01-{:02}T{:02}:00:00.{}Z",
+            10 + i % 5,
+            (i * 7) % 24,
+            i % 3
+        );
+        let id = format!("o{i:02}");
+        db.store
+            .insert(msg(&id, "+911", &ts, None))
+            .expect("insert");
+        all.push((Timestamp::parse(&ts).expect("ts").sort_key(), id));
+    }
+    all.sort();
+    let since = Timestamp::parse("2025-01-12T05:00:00Z").expect("ts");
+    let since_key = since.sort_key();
+    for with_since in [false, true] {
+        let expected: Vec<String> = all
+            .iter()
+            .filter(|(k, _)| !with_since || *k >= since_key)
+            .map(|(_, id)| id.clone())
+            .collect();
+        for offset in 0..=expected.len() + 2 {
+            let query = MessageQuery {
+                since: with_since.then(|| since.clone()),
+                limit: Limit::new(3).expect("limit"),
+                offset: Offset::new(i64::try_from(offset).expect("small")).expect("offset"),
+                ..query()
+            };
+            let want: Vec<String> = expected.iter().skip(offset).take(3).cloned().collect();
+            assert_eq!(
+                ids(&db.store, &query),
+                (want, expected.len() as u64),
+                "since {with_since} offset {offset}"
+            );
+        }
+    }
 }
