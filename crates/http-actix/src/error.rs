@@ -64,6 +64,9 @@ pub enum ApiError {
     /// 500: a blocking task was cancelled or panicked.
     #[error("blocking task failed: {0}")]
     Blocking(String),
+    /// 500: a handler panicked (the message is logged, never sent).
+    #[error("handler panicked: {0}")]
+    Panicked(String),
 }
 
 #[derive(Serialize)]
@@ -88,7 +91,9 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Store(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(StoreError::SchemaMismatch { .. }) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Store(_) | Self::Blocking(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Store(_) | Self::Blocking(_) | Self::Panicked(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -113,7 +118,7 @@ impl ResponseError for ApiError {
             Self::Store(_) | Self::Blocking(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 "service unavailable, retry later"
             }
-            Self::Store(_) | Self::Blocking(_) => "internal server error",
+            Self::Store(_) | Self::Blocking(_) | Self::Panicked(_) => "internal server error",
         };
         response.json(Detail { detail })
     }

@@ -1,8 +1,12 @@
 //! The middleware every request passes through: request id, one JSON log
 //! line, and the HTTP metrics.
 
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -111,8 +115,12 @@ fn level_for(status: StatusCode, result: Option<&str>) -> Level {
     }
 }
 
-/// The middleware function (see [`actix_web::middleware::from_fn`]).
-pub(crate) async fn observe(
+/// The middleware function (see [`actix_web::middleware::from_fn`]): wrap
+/// an `App` with `from_fn(observe)` and give it a `web::Data<Observer>`.
+///
+/// # Errors
+/// Passes on the framework's errors, and a caught panic as a 500.
+pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
@@ -133,8 +141,13 @@ pub(crate) async fn observe(
     let path = req.path().to_owned();
 
     // Handlers turn their errors into responses; an `Err` here comes from
-    // the framework itself. It is logged and passed on for actix to render.
-    let mut res = match next.call(req).await {
+    // the framework itself, or from a panic caught below. It is logged and
+    // passed on for actix to render.
+    let outcome = match CatchUnwind(next.call(req)).await {
+        Ok(result) => result,
+        Err(panic) => Err(ApiError::Panicked(panic_message(panic.as_ref())).into()),
+    };
+    let mut res = match outcome {
         Ok(res) => res.map_into_boxed_body(),
         Err(e) => {
             if let Some(observer) = &observer {
@@ -148,7 +161,10 @@ pub(crate) async fn observe(
                         status: e.as_response_error().status_code(),
                         latency_ms: start.elapsed().as_secs_f64() * 1000.0,
                         outcome: None,
-                        cause: Some(&e.to_string()),
+                        cause: Some(&match e.as_error::<ApiError>() {
+                            Some(api) => describe(api),
+                            None => e.to_string(),
+                        }),
                     },
                 );
             }
@@ -201,6 +217,31 @@ pub(crate) async fn observe(
         );
     }
     Ok(res)
+}
+
+/// Polls a future, turning a panic inside it into an `Err`, so one broken
+/// request becomes a 500 and a log line instead of a dropped connection.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut *inner).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a handler panicked".to_owned())
 }
 
 struct RequestLine<'a> {

@@ -422,3 +422,119 @@ mod tests {
         assert!(WebhookBody::decode(quoted.as_bytes()).is_ok());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use domain::Message;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::WebhookBody;
+
+    /// What the handler does with a signed body, minus the store.
+    fn check(bytes: &[u8]) -> Result<Message, Vec<crate::error::ErrorDetail>> {
+        let body = WebhookBody::decode(bytes)?;
+        Message::parse(body.input()).map_err(|e| {
+            e.errors()
+                .iter()
+                .map(|e| {
+                    crate::error::ErrorDetail::new(
+                        &["body", e.field.name()],
+                        e.problem.to_string(),
+                        e.problem.code(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    fn to_json(m: &Message) -> Vec<u8> {
+        let mut v = json!({"message_id": m.id().as_str(), "from": m.from().as_str(), "to": m.to().as_str(), "ts": m.ts().as_str()});
+        if let Some(t) = m.text() {
+            v["text"] = Value::from(t.as_str());
+        }
+        serde_json::to_vec(&v).expect("serialize")
+    }
+
+    fn assert_consistent(bytes: &[u8]) {
+        match check(bytes) {
+            Ok(m) => assert_eq!(check(&to_json(&m)).expect("round trip"), m),
+            Err(details) => {
+                assert!(!details.is_empty());
+                for d in details {
+                    assert_eq!(d.loc[0], "body");
+                    assert!(!d.msg.is_empty() && !d.kind.is_empty());
+                }
+            }
+        }
+    }
+
+    /// Values that are sometimes valid, often nearly so.
+    fn field() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<i64>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::from),
+            "\\+[0-9]{0,17}".prop_map(Value::from),
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,10})?(Z|z|\\+05:30)?"
+                .prop_map(Value::from),
+            Just(json!([1, {"a": null}])),
+        ]
+    }
+
+    fn object() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            (
+                prop_oneof![
+                    Just("message_id"),
+                    Just("from"),
+                    Just("to"),
+                    Just("ts"),
+                    Just("text"),
+                    Just("extra")
+                ],
+                field(),
+            ),
+            0..8,
+        )
+        .prop_map(|pairs| {
+            // Written by hand so duplicate keys survive.
+            let fields: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", Value::from(*k)))
+                .collect();
+            format!("{{{}}}", fields.join(",")).into_bytes()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_bytes_validate_or_are_refused_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            assert_consistent(&bytes);
+        }
+
+        #[test]
+        fn any_object_validates_and_round_trips_or_is_refused_cleanly(bytes in object()) {
+            assert_consistent(&bytes);
+        }
+
+        #[test]
+        fn valid_messages_always_round_trip(
+            id in "\\PC{1,20}",
+            from in "\\+[0-9]{1,15}",
+            to in "\\+[0-9]{1,15}",
+            (y, mo, d, h, mi, s) in (0_u32..10_000, 1_u32..13, 1_u32..29, 0_u32..24, 0_u32..60, 0_u32..60),
+            text in proptest::option::of("\\PC{0,64}"),
+        ) {
+            let ts = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
+            let mut v = json!({"message_id": id, "from": from, "to": to, "ts": ts});
+            if let Some(t) = text { v["text"] = Value::from(t); }
+            let bytes = serde_json::to_vec(&v).expect("json");
+            let m = check(&bytes).expect("valid by construction");
+            prop_assert_eq!(check(&to_json(&m)).expect("round trip"), m);
+        }
+    }
+}

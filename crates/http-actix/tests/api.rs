@@ -184,3 +184,57 @@ fn bad_requests_never_reach_a_broken_store() {
     assert_eq!(c.signed_webhook(b"{}").expect("post").status, 422);
     assert_eq!(c.get("/messages?limit=0").expect("get").status, 422);
 }
+
+#[actix_web::test]
+async fn a_panicking_handler_becomes_a_500_json_and_a_log_line() {
+    use actix_web::{App, test, web};
+    let log = SharedLog::default();
+    let (logger, guard) = logging::json_logger(log.clone(), slog::Level::Info);
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(http_actix::observe::Observer::new(logger)))
+            .wrap(actix_web::middleware::from_fn(http_actix::observe::observe))
+            .route(
+                "/boom",
+                web::get().to(|| async {
+                    let v: Vec<u8> = Vec::new();
+                    #[expect(clippy::indexing_slicing, reason = "the panic is the point")]
+                    let x = v[3];
+                    x.to_string()
+                }),
+            )
+            .route("/fine", web::get().to(|| async { "fine" })),
+    )
+    .await;
+    // The service answers Err; the HTTP dispatcher renders it (as here).
+    let err = test::try_call_service(&app, test::TestRequest::get().uri("/boom").to_request())
+        .await
+        .expect_err("the panic is an error for the dispatcher to render");
+    let res = err.error_response();
+    assert_eq!(res.status(), 500);
+    let body = actix_web::body::to_bytes(res.into_body())
+        .await
+        .expect("body");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&body).expect("json"),
+        json!({"detail": "internal server error"})
+    );
+    // The same worker keeps serving.
+    let res = test::call_service(&app, test::TestRequest::get().uri("/fine").to_request()).await;
+    assert_eq!(res.status(), 200);
+    drop(app);
+    drop(guard);
+    let lines = log_lines(&log);
+    let boom: Vec<_> = lines.iter().filter(|l| l["path"] == "/boom").collect();
+    assert_eq!(boom.len(), 1);
+    assert_eq!(boom[0]["status"], 500);
+    assert_eq!(boom[0]["level"], "ERROR");
+    assert!(
+        boom[0]["error"]
+            .as_str()
+            .expect("error")
+            .contains("index out of bounds"),
+        "{}",
+        boom[0]
+    );
+}

@@ -4,6 +4,7 @@ mod container;
 mod contract;
 mod lifecycle;
 mod observability;
+mod reliability;
 
 use serde_json::{Value, json};
 

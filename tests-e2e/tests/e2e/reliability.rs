@@ -1,0 +1,152 @@
+//! Crashes and shutdowns under load: a 200 means the message is stored.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use testkit::{Client, Server};
+
+use crate::body;
+
+/// Every stored id, walking keyset pages.
+fn stored_ids(client: Client) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut target = "/messages?limit=100".to_owned();
+    loop {
+        let r = client.get(&target).expect("page");
+        assert_eq!(r.status, 200, "{}", r.text());
+        ids.extend(crate::ids(&r.json()));
+        match r.header("x-next-cursor") {
+            Some(c) => target = format!("/messages?limit=100&cursor={c}"),
+            None => return ids,
+        }
+    }
+}
+
+/// Senders posting unique messages until told to stop or refused; returns
+/// the ids answered 200.
+struct Load {
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<Vec<String>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(client: Client, round: usize, senders: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let threads = (0..senders)
+            .map(|t| {
+                let (stop, acked) = (Arc::clone(&stop), Arc::clone(&acked));
+                std::thread::spawn(move || {
+                    for i in 0..100_000 {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let id = format!("r{round}-t{t}-{i}");
+                        let b = body(
+                            &id,
+                            &format!("+{}", t + 1),
+                            "2025-01-15T10:00:00Z",
+                            Some("load"),
+                        );
+                        match client.signed_webhook(&b) {
+                            Ok(r) if r.status == 200 => acked.lock().expect("lock").push(id),
+                            Ok(r) => assert_eq!(
+                                r.status,
+                                503,
+                                "only 200 or 503 under load: {}",
+                                r.text()
+                            ),
+                            // Refused or reset: the server is gone.
+                            Err(_) => return,
+                        }
+                    }
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            acked,
+            threads,
+        }
+    }
+
+    fn finish(self) -> Vec<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().expect("sender thread");
+        }
+        Arc::try_unwrap(self.acked)
+            .expect("threads done")
+            .into_inner()
+            .expect("lock")
+    }
+}
+
+#[test]
+fn kill_9_mid_ingest_loses_nothing_acknowledged() {
+    let mut server = Server::start();
+    let mut all_acked = HashSet::new();
+    for round in 0..3 {
+        let load = Load::start(server.client(), round, 8);
+        std::thread::sleep(Duration::from_millis(400));
+        server.kill();
+        let acked = load.finish();
+        assert!(
+            !acked.is_empty(),
+            "round {round}: nothing was acknowledged before the kill"
+        );
+        all_acked.extend(acked);
+
+        server = server.restart();
+        assert_eq!(
+            server.client().get("/health/ready").expect("ready").status,
+            200
+        );
+        let stored = stored_ids(server.client());
+        let stored_set: HashSet<&String> = stored.iter().collect();
+        assert_eq!(stored.len(), stored_set.len(), "an id stored twice");
+        let missing: Vec<&String> = all_acked
+            .iter()
+            .filter(|id| !stored_set.contains(id))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "round {round}: {} acknowledged ids lost, e.g. {:?}",
+            missing.len(),
+            missing.first()
+        );
+        let total = server.client().get("/stats").expect("stats").json()["total_messages"].as_u64();
+        assert_eq!(
+            total,
+            Some(stored.len() as u64),
+            "stats agree with the rows"
+        );
+        eprintln!(
+            "round {round}: {} acknowledged so far, {} stored",
+            all_acked.len(),
+            stored.len()
+        );
+    }
+}
+
+#[test]
+fn sigterm_under_load_finishes_in_flight_requests_and_exits_cleanly() {
+    let mut server = Server::start();
+    let load = Load::start(server.client(), 0, 8);
+    std::thread::sleep(Duration::from_millis(400));
+    let start = Instant::now();
+    let status = server.terminate();
+    let took = start.elapsed();
+    let acked = load.finish();
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(6), "took {took:?}");
+    assert!(!acked.is_empty());
+
+    let server = server.restart();
+    let stored: HashSet<String> = stored_ids(server.client()).into_iter().collect();
+    let lost = acked.iter().filter(|id| !stored.contains(*id)).count();
+    assert_eq!(lost, 0, "{lost} of {} acknowledged ids lost", acked.len());
+}
