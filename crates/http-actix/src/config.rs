@@ -25,6 +25,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Keep the trigram index that makes `q` fast (`SEARCH_INDEX`).
     pub search_index: bool,
+    /// Inserts that may wait for the writer before webhooks get 503
+    /// (`WRITE_QUEUE`).
+    pub write_queue: usize,
 }
 
 /// Why the environment does not make a valid [`Config`]. Messages name the
@@ -123,6 +126,15 @@ impl Config {
                 _ => return Err(invalid("SEARCH_INDEX", "on or off", v)),
             },
         };
+        let write_queue = match lookup("WRITE_QUEUE") {
+            None => 4096,
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| invalid("WRITE_QUEUE", "a positive number of requests", v))?,
+        };
         Ok(Self {
             keys,
             database_path,
@@ -131,6 +143,7 @@ impl Config {
             log_level,
             max_body_bytes,
             search_index,
+            write_queue,
         })
     }
 }
@@ -298,6 +311,8 @@ mod tests {
         assert!(ok("SEARCH_INDEX", "off"));
         assert!(ok("SEARCH_INDEX", "ON"));
         assert!(!ok("SEARCH_INDEX", "maybe"));
+        assert!(ok("WRITE_QUEUE", "16"));
+        assert!(!ok("WRITE_QUEUE", "0"));
     }
 
     #[test]

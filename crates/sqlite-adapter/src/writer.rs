@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
+};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -122,6 +124,20 @@ fn run(
                     continue;
                 }
             }
+        } else if state.faulted.load(Ordering::SeqCst) {
+            // After a failed write, probe now and then, so readiness comes
+            // back by itself once the fault (a full disk, say) clears, even
+            // if no traffic is sent while the service reports unready.
+            match rx.recv_timeout(PROBE_EVERY) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    if probe(&mut conn).is_ok() {
+                        state.faulted.store(false, Ordering::SeqCst);
+                    }
+                    continue;
+                }
+            }
         } else {
             match rx.recv() {
                 Ok(job) => job,
@@ -179,6 +195,20 @@ fn run(
             }
         }
     }
+}
+
+/// How often a faulted writer tries a write on its own.
+const PROBE_EVERY: Duration = Duration::from_millis(500);
+
+/// A small real write (one settings row), committed like any batch.
+fn probe(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT INTO settings (name, value) VALUES ('last_write_probe', ?1)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [OffsetDateTime::now_utc().unix_timestamp().to_string()],
+    )?;
+    tx.commit()
 }
 
 /// Rows the search index takes per step (a few milliseconds of work, so an

@@ -566,3 +566,70 @@ fn every_offset_matches_the_sorted_order_with_and_without_since() {
         }
     }
 }
+
+#[test]
+fn a_full_write_queue_refuses_at_once_and_stores_nothing_of_the_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("q.db");
+    let store = Arc::new(
+        SqliteStore::open(&SqliteConfig {
+            write_queue: 2,
+            search_index: false,
+            ..SqliteConfig::new(&path)
+        })
+        .expect("open"),
+    );
+    // Another process holds the write lock: the writer stalls on its first batch.
+    let blocker = rusqlite::Connection::open(&path).expect("open");
+    blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let first = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || store.insert(msg("first", "+1", "2025-01-15T10:00:00Z", None)))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let waiting: Vec<_> = (0..2)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                store.insert(msg(
+                    &format!("queued{i}"),
+                    "+1",
+                    "2025-01-15T10:00:00Z",
+                    None,
+                ))
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    for i in 0..5 {
+        let started = std::time::Instant::now();
+        let refused = store.insert(msg(
+            &format!("refused{i}"),
+            "+1",
+            "2025-01-15T10:00:00Z",
+            None,
+        ));
+        assert!(
+            matches!(refused, Err(domain::StoreError::Overloaded)),
+            "{refused:?}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(100),
+            "refusal must not wait"
+        );
+    }
+    blocker.execute_batch("COMMIT").expect("unlock");
+    assert_eq!(
+        first.join().expect("thread").expect("stored"),
+        InsertOutcome::Created
+    );
+    for w in waiting {
+        assert_eq!(
+            w.join().expect("thread").expect("stored"),
+            InsertOutcome::Created
+        );
+    }
+    let (stored, total) = ids(&store, &query());
+    assert_eq!(total, 3);
+    assert!(stored.iter().all(|id| !id.starts_with("refused")));
+}

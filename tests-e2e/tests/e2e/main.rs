@@ -2,6 +2,7 @@
 
 mod container;
 mod contract;
+mod faults;
 mod lifecycle;
 mod observability;
 mod reliability;
