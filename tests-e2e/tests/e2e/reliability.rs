@@ -195,3 +195,88 @@ fn a_tiny_write_queue_under_load_answers_only_200_or_503_and_loses_nothing() {
     // Refused ones were not stored half-way: a retry stores them.
     assert_eq!(client.get("/health/ready").expect("ready").status, 200);
 }
+
+#[test]
+fn slow_and_idle_clients_cannot_starve_others() {
+    use std::io::{Read, Write};
+    let server = Server::start();
+    let client = server.client();
+    // Many idle connections, and one body trickled a byte at a time.
+    let idle: Vec<_> = (0..200)
+        .map(|_| client.connect().expect("connect"))
+        .collect();
+    let b = body("slow", "+1", "2025-01-15T10:00:00Z", None);
+    let sig = testkit::sign(&b);
+    let trickler = std::thread::spawn(move || {
+        let mut s = client.connect().expect("connect");
+        let head = format!(
+            "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Signature: {sig}\r\nContent-Length: {}\r\n\r\n",
+            b.len()
+        );
+        s.write_all(head.as_bytes()).expect("head");
+        let started = Instant::now();
+        for byte in &b {
+            if s.write_all(&[*byte]).is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            if started.elapsed() > Duration::from_secs(20) {
+                break;
+            }
+        }
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        (started.elapsed(), answer)
+    });
+    // Meanwhile everyone else is served promptly.
+    for i in 0..20 {
+        let started = Instant::now();
+        let r = client
+            .signed_webhook(&body(
+                &format!("fast{i}"),
+                "+1",
+                "2025-01-15T10:00:00Z",
+                None,
+            ))
+            .expect("post");
+        assert_eq!(r.status, 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "request {i} took {:?}",
+            started.elapsed()
+        );
+    }
+    let (took, answer) = trickler.join().expect("trickler");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    assert!(answer.contains("request body timed out"), "{answer}");
+    drop(idle);
+    let stored = stored_ids(server.client());
+    assert!(!stored.contains(&"slow".to_owned()));
+}
+
+#[test]
+fn oversize_headers_get_a_4xx_and_the_server_carries_on() {
+    let server = Server::start();
+    let c = server.client();
+    // Past actix-http's 128 KiB limit on a request head.
+    let huge = "a".repeat(256 * 1024);
+    let r = c.request("GET", "/health/live", &[("X-Huge", &huge)], None);
+    match r {
+        Ok(r) => assert!((400..500).contains(&r.status), "{}", r.status),
+        // A server may also just close the connection on a header flood.
+        Err(e) => eprintln!("connection closed: {e}"),
+    }
+    let many: Vec<(String, String)> = (0..500)
+        .map(|i| (format!("X-H{i}"), "v".to_owned()))
+        .collect();
+    let headers: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if let Ok(r) = c.request("GET", "/health/live", &headers, None) {
+        assert!(
+            r.status == 200 || (400..500).contains(&r.status),
+            "{}",
+            r.status
+        );
+    }
+    assert_eq!(c.get("/health/live").expect("live").status, 200);
+}
