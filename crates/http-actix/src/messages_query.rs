@@ -15,8 +15,9 @@ struct RawParams {
     cursor: Option<String>,
 }
 
-/// Parses the query string. Unknown parameters are ignored; an empty value
-/// counts as absent.
+/// Parses the query string. Unknown parameters are ignored; an empty
+/// `from`, `since`, `q` or `cursor` counts as absent (an empty `limit` or
+/// `offset` is not an integer: 422).
 ///
 /// # Errors
 /// One 422 detail per parameter that is out of range or unparsable.
@@ -32,7 +33,13 @@ pub(crate) fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>
             "cursor" => &mut raw.cursor,
             _ => continue,
         };
-        *slot = (!value.is_empty()).then(|| value.into_owned());
+        *slot = Some(value.into_owned());
+    }
+    // An empty string filter means no filter; an empty number is an error.
+    for text in [&mut raw.from, &mut raw.since, &mut raw.q, &mut raw.cursor] {
+        if text.as_deref() == Some("") {
+            *text = None;
+        }
     }
 
     let mut errors = Vec::new();
@@ -141,7 +148,11 @@ mod tests {
             ("", &[]),
             ("limit=1&offset=0", &[]),
             ("limit=100", &[]),
-            ("limit=&offset=", &[]),
+            ("from=&since=&q=&cursor=", &[]),
+            (
+                "limit=&offset=",
+                &["query.limit:int_parsing", "query.offset:int_parsing"],
+            ),
             ("unknown=1", &[]),
             ("limit=0", &["query.limit:limit_out_of_range"]),
             ("limit=101", &["query.limit:limit_out_of_range"]),

@@ -239,6 +239,16 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .body(state.metrics.render())
 }
 
+/// The OpenAPI 3 document of this API, kept beside the crate.
+pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
+
+/// `GET /openapi.json`.
+pub(crate) async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
+}
+
 /// Unknown paths.
 pub(crate) async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound)

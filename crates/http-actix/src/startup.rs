@@ -89,6 +89,11 @@ impl Application {
                         .route(web::get().to(routes::metrics))
                         .default_service(routes::method_not_allowed("GET")),
                 )
+                .service(
+                    web::resource("/openapi.json")
+                        .route(web::get().to(routes::openapi))
+                        .default_service(routes::method_not_allowed("GET")),
+                )
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)

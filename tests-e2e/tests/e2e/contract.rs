@@ -578,3 +578,41 @@ fn content_type_must_be_json() {
         assert_eq!(r.status, status, "{ct:?}: {}", r.text());
     }
 }
+
+#[test]
+fn the_openapi_document_is_served_and_names_every_route() {
+    let server = Server::start();
+    let r = server.client().get("/openapi.json").expect("get");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("application/json"))
+    );
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let mut paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "/health/live",
+            "/health/ready",
+            "/messages",
+            "/metrics",
+            "/openapi.json",
+            "/stats",
+            "/webhook"
+        ]
+    );
+    let kept = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/http-actix/openapi.json"
+    ))
+    .expect("file");
+    assert_eq!(r.body, kept, "served document = the file in the repo");
+}
