@@ -36,6 +36,12 @@ bench *args:
     cargo build --release -p hookbox-http -p hookbox-bench
     target/release/hookbox-bench {{args}}
 
+# Ten minutes of mixed reads and writes at concurrency 64 (memory must stay
+# flat, no 5xx). Writes bench-results/soak.json.
+soak seconds="600":
+    cargo build --release -p hookbox-http -p hookbox-bench
+    target/release/hookbox-bench --soak {{seconds}} --concurrency 64 --out bench-results/soak.json
+
 # Build and start the container (needs WEBHOOK_SECRET in the environment).
 up:
     {{compose}} up -d --build

@@ -5,6 +5,7 @@
 )]
 
 mod load;
+mod soak;
 mod traffic;
 
 use std::collections::HashSet;
@@ -33,6 +34,8 @@ USAGE: hookbox-bench [OPTIONS]
   --max-seconds N       time limit of each load phase        [120]
   --out FILE            JSON report                          [bench-results/latest.json]
   --no-search-index     run hookbox with SEARCH_INDEX=off
+  --soak SECONDS        instead: mixed writes (70 %) and reads at --concurrency
+                        for SECONDS, sampling RSS; fails on any 5xx
   --quick               a small run (CI): 2000 messages, 5000 rows, 100 reads
 ";
 
@@ -48,6 +51,7 @@ struct Options {
     max_seconds: u64,
     out: String,
     search_index: bool,
+    soak_seconds: Option<u64>,
 }
 
 impl Default for Options {
@@ -63,6 +67,7 @@ impl Default for Options {
             max_seconds: 120,
             out: "bench-results/latest.json".to_owned(),
             search_index: true,
+            soak_seconds: None,
         }
     }
 }
@@ -90,6 +95,13 @@ fn parse_args() -> Result<Options, String> {
             "--max-seconds" => num!(max_seconds, "--max-seconds"),
             "--out" => o.out = value("--out")?,
             "--no-search-index" => o.search_index = false,
+            "--soak" => {
+                o.soak_seconds = Some(
+                    value("--soak")?
+                        .parse()
+                        .map_err(|_| "--soak needs seconds".to_owned())?,
+                );
+            }
             "--quick" => {
                 o.messages = 2000;
                 o.seed_rows = 5000;
@@ -116,7 +128,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    match run(&options) {
+    let result = match options.soak_seconds {
+        Some(seconds) => run_soak(&options, seconds),
+        None => run(&options),
+    };
+    match result {
         Ok(failures) if failures.is_empty() => std::process::ExitCode::SUCCESS,
         Ok(failures) => {
             for f in failures {
@@ -523,6 +539,62 @@ fn run(o: &Options) -> Result<Vec<String>, String> {
     .map_err(|e| format!("{}: {e}", o.out))?;
     println!("report: {}", o.out);
     Ok(report.failures)
+}
+
+fn run_soak(o: &Options, seconds: u64) -> Result<Vec<String>, String> {
+    let mut rng = Rng::new(7);
+    let senders = Senders::new(o.senders, &mut rng);
+    println!(
+        "soak: {seconds} s at concurrency {}, 70 % writes (10 % of them replays), 30 % reads",
+        o.concurrency
+    );
+    let r = soak::run(seconds, o.concurrency, &senders)?;
+    #[expect(clippy::cast_precision_loss, reason = "request counts")]
+    let rate = r.requests as f64 / r.elapsed.as_secs_f64();
+    let server_errors: u64 = r
+        .statuses
+        .iter()
+        .filter(|(s, _)| **s >= 500)
+        .map(|(_, n)| n)
+        .sum();
+    let half = r.rss.len() / 2;
+    let peak = |xs: &[(f64, f64)]| xs.iter().map(|x| x.1).fold(0.0, f64::max);
+    let (first_half, second_half) = (peak(&r.rss[..half.max(1)]), peak(&r.rss[half..]));
+    println!(
+        "requests {} in {:.0} s ({rate:.0}/s), statuses {:?}, io errors {}",
+        r.requests,
+        r.elapsed.as_secs_f64(),
+        r.statuses,
+        r.io_errors
+    );
+    println!(
+        "RSS MB: peak first half {first_half:.1}, peak second half {second_half:.1}, last {:.1}",
+        r.rss.last().map_or(0.0, |x| x.1)
+    );
+    let result = json!({
+        "soak_seconds": r.elapsed.as_secs_f64(), "concurrency": o.concurrency, "requests": r.requests,
+        "per_second": rate,
+        "statuses": r.statuses.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "io_errors": r.io_errors, "rss_mb": r.rss,
+        "rss_peak_first_half_mb": first_half, "rss_peak_second_half_mb": second_half,
+    });
+    if let Some(parent) = std::path::Path::new(&o.out).parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(
+        &o.out,
+        serde_json::to_vec_pretty(&result).unwrap_or_default(),
+    )
+    .map_err(|e| format!("{}: {e}", o.out))?;
+    println!("report: {}", o.out);
+    let mut failures = Vec::new();
+    if server_errors > 0 {
+        failures.push(format!("{server_errors} responses were 5xx"));
+    }
+    if r.io_errors > 0 {
+        failures.push(format!("{} requests failed at the connection", r.io_errors));
+    }
+    Ok(failures)
 }
 
 /// Every stored id, walking keyset pages of 100.
