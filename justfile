@@ -42,6 +42,12 @@ soak seconds="600":
     cargo build --release -p hookbox-http -p hookbox-bench
     target/release/hookbox-bench --soak {{seconds}} --concurrency 64 --out bench-results/soak.json
 
+# Fuzz each target for `seconds` (default ten minutes); needs cargo-fuzz.
+fuzz seconds="600":
+    cd fuzz && for t in webhook_body signature_header query_string; do \
+        RUSTC_BOOTSTRAP=1 cargo fuzz run $t --sanitizer none -- -max_total_time={{seconds}} || exit 1; \
+    done
+
 # Build and start the container (needs WEBHOOK_SECRET in the environment).
 up:
     {{compose}} up -d --build

@@ -3,6 +3,7 @@
 pub mod config;
 mod dto;
 pub mod error;
+pub mod inputs;
 pub mod logging;
 mod messages_query;
 pub mod metrics;

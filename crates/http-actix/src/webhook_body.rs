@@ -429,23 +429,9 @@ mod properties {
     use proptest::prelude::*;
     use serde_json::{Value, json};
 
-    use super::WebhookBody;
-
     /// What the handler does with a signed body, minus the store.
     fn check(bytes: &[u8]) -> Result<Message, Vec<crate::error::ErrorDetail>> {
-        let body = WebhookBody::decode(bytes)?;
-        Message::parse(body.input()).map_err(|e| {
-            e.errors()
-                .iter()
-                .map(|e| {
-                    crate::error::ErrorDetail::new(
-                        &["body", e.field.name()],
-                        e.problem.to_string(),
-                        e.problem.code(),
-                    )
-                })
-                .collect()
-        })
+        crate::inputs::validate_webhook_body(bytes)
     }
 
     fn to_json(m: &Message) -> Vec<u8> {
