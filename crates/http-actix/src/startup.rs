@@ -15,6 +15,9 @@ use crate::config::Config;
 use crate::observe::{Observer, observe};
 use crate::routes::{self, AppState};
 
+/// Blocking threads per worker for store calls.
+const BLOCKING_THREADS_PER_WORKER: usize = 16;
+
 /// How long a graceful stop waits for in-flight requests.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -97,6 +100,9 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)
+        // Store calls run on these; each waiting insert holds one. Enough
+        // for deep group commits, few enough to keep memory flat.
+        .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
         .client_request_timeout(Duration::from_secs(5))
         .client_disconnect_timeout(Duration::from_secs(1))

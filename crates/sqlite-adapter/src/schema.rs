@@ -134,7 +134,11 @@ pub(crate) fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
             Some(format!("cannot switch to WAL (journal_mode is {mode})")),
         ));
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0;")
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL;
+         PRAGMA wal_autocheckpoint = 0;
+         PRAGMA journal_size_limit = 67108864;",
+    )
 }
 
 /// Readers can never write, whatever a bug asks of them.

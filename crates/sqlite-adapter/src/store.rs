@@ -76,11 +76,16 @@ struct Checkpointer {
 }
 
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// WAL frames (pages) past which the checkpointer restarts the WAL: ~32 MB.
+const RESTART_AFTER_FRAMES: i64 = 8192;
 
 impl Checkpointer {
     fn start(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Self> {
         let conn = Connection::open(path)?;
         schema::configure(&conn, busy_timeout)?;
+        // A RESTART waits for readers this long at most, holding up the
+        // writer meanwhile: keep it short and try again next tick.
+        conn.busy_timeout(Duration::from_millis(50))?;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("hookbox-checkpoint".into())
@@ -90,7 +95,15 @@ impl Checkpointer {
                 {
                     // A failed pass is retried at the next tick; the WAL
                     // keeps every commit meanwhile.
-                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    let log_frames = conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+                        .unwrap_or(0);
+                    // Readers that never stop keep the WAL from being reused
+                    // and it grows: past a limit, wait briefly for them so the
+                    // next commit starts the WAL over.
+                    if log_frames > RESTART_AFTER_FRAMES {
+                        let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+                    }
                 }
             })
             .map_err(|e| {
