@@ -616,3 +616,45 @@ fn the_openapi_document_is_served_and_names_every_route() {
     .expect("file");
     assert_eq!(r.body, kept, "served document = the file in the repo");
 }
+
+#[test]
+fn secrets_rotate_without_downtime_and_can_come_from_a_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("secret");
+    std::fs::write(&file, "from-a-file\n").expect("write");
+    let server = Server::builder()
+        .without("WEBHOOK_SECRET")
+        .env("WEBHOOK_SECRET_FILE", file.to_str().expect("utf-8"))
+        .env("WEBHOOK_SECRET_PREVIOUS", "old-one,older-one")
+        .start();
+    let c = server.client();
+    let sign_with =
+        |secret: &str, b: &[u8]| domain::WebhookSecret::new(secret).expect("secret").sign(b);
+    for (i, (secret, status)) in [
+        ("from-a-file", 200),
+        ("old-one", 200),
+        ("older-one", 200),
+        (testkit::SECRET, 401),
+        ("from-a-file\n", 401),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let b = body(&format!("rot{i}"), "+1", "2025-01-15T10:00:00Z", None);
+        let r = c.webhook(&b, Some(&sign_with(secret, &b))).expect("post");
+        assert_eq!(r.status, status, "{secret:?}");
+    }
+    let metrics = c.get("/metrics").expect("metrics").text();
+    assert!(
+        metrics.contains("webhook_signatures_total{slot=\"primary\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("webhook_signatures_total{slot=\"previous\"} 2\n"),
+        "{metrics}"
+    );
+    for secret in ["from-a-file", "old-one", "older-one"] {
+        assert!(!metrics.contains(secret));
+        assert!(server.stdout().iter().all(|l| !l.contains(secret)));
+    }
+}
