@@ -529,15 +529,7 @@ fn run(o: &Options) -> Result<Vec<String>, String> {
         "database_mb": db_mb,
         "failures": report.failures,
     });
-    if let Some(parent) = std::path::Path::new(&o.out).parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    std::fs::write(
-        &o.out,
-        serde_json::to_vec_pretty(&result).unwrap_or_default(),
-    )
-    .map_err(|e| format!("{}: {e}", o.out))?;
-    println!("report: {}", o.out);
+    write_report(&o.out, &result)?;
     Ok(report.failures)
 }
 
@@ -578,15 +570,7 @@ fn run_soak(o: &Options, seconds: u64) -> Result<Vec<String>, String> {
         "io_errors": r.io_errors, "rss_mb": r.rss,
         "rss_peak_first_half_mb": first_half, "rss_peak_second_half_mb": second_half,
     });
-    if let Some(parent) = std::path::Path::new(&o.out).parent() {
-        let _ = std::fs::create_dir_all(parent);
-    }
-    std::fs::write(
-        &o.out,
-        serde_json::to_vec_pretty(&result).unwrap_or_default(),
-    )
-    .map_err(|e| format!("{}: {e}", o.out))?;
-    println!("report: {}", o.out);
+    write_report(&o.out, &result)?;
     let mut failures = Vec::new();
     if server_errors > 0 {
         failures.push(format!("{server_errors} responses were 5xx"));
@@ -595,6 +579,17 @@ fn run_soak(o: &Options, seconds: u64) -> Result<Vec<String>, String> {
         failures.push(format!("{} requests failed at the connection", r.io_errors));
     }
     Ok(failures)
+}
+
+/// Writes a JSON report, creating its folder.
+fn write_report(path: &str, report: &Value) -> Result<(), String> {
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(report).unwrap_or_default())
+        .map_err(|e| format!("{path}: {e}"))?;
+    println!("report: {path}");
+    Ok(())
 }
 
 /// Every stored id, walking keyset pages of 100.

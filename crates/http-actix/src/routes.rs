@@ -83,19 +83,7 @@ pub(crate) async fn webhook(
         Ok(message) => message,
         Err(errors) => {
             record(&req, "validation_error", decoded.message_id());
-            return Err(ApiError::Validation(
-                errors
-                    .errors()
-                    .iter()
-                    .map(|e| {
-                        ErrorDetail::new(
-                            &["body", e.field.name()],
-                            e.problem.to_string(),
-                            e.problem.code(),
-                        )
-                    })
-                    .collect(),
-            ));
+            return Err(ApiError::Validation(crate::inputs::body_details(&errors)));
         }
     };
 
