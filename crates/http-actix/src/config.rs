@@ -109,15 +109,12 @@ impl Config {
             Some(v) => parse_level(&v)
                 .ok_or_else(|| invalid("LOG_LEVEL", "one of DEBUG, INFO, WARN, ERROR", v))?,
         };
-        let max_body_bytes = match lookup("MAX_BODY_BYTES") {
-            None => 65_536,
-            Some(v) => v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| invalid("MAX_BODY_BYTES", "a positive number of bytes", v))?,
-        };
+        let max_body_bytes = positive(
+            &lookup,
+            "MAX_BODY_BYTES",
+            65_536,
+            "a positive number of bytes",
+        )?;
         let search_index = match lookup("SEARCH_INDEX") {
             None => true,
             Some(v) => match v.trim().to_ascii_lowercase().as_str() {
@@ -126,15 +123,12 @@ impl Config {
                 _ => return Err(invalid("SEARCH_INDEX", "on or off", v)),
             },
         };
-        let write_queue = match lookup("WRITE_QUEUE") {
-            None => 4096,
-            Some(v) => v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| invalid("WRITE_QUEUE", "a positive number of requests", v))?,
-        };
+        let write_queue = positive(
+            &lookup,
+            "WRITE_QUEUE",
+            4096,
+            "a positive number of requests",
+        )?;
         Ok(Self {
             keys,
             database_path,
@@ -145,6 +139,24 @@ impl Config {
             search_index,
             write_queue,
         })
+    }
+}
+
+/// A positive whole number from `name`, or `default` when unset.
+fn positive(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: usize,
+    expected: &'static str,
+) -> Result<usize, ConfigError> {
+    match lookup(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| invalid(name, expected, v)),
     }
 }
 

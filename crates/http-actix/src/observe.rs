@@ -161,10 +161,7 @@ pub async fn observe(
                         status: e.as_response_error().status_code(),
                         latency_ms: start.elapsed().as_secs_f64() * 1000.0,
                         outcome: None,
-                        cause: Some(&match e.as_error::<ApiError>() {
-                            Some(api) => describe(api),
-                            None => e.to_string(),
-                        }),
+                        cause: Some(&cause_of(&e)),
                     },
                 );
             }
@@ -179,13 +176,7 @@ pub async fn observe(
         .match_pattern()
         .unwrap_or_else(|| UNMATCHED_PATH.to_owned());
     let outcome = res.request().extensions().get::<WebhookOutcome>().cloned();
-    let cause = res
-        .response()
-        .error()
-        .map(|e| match e.as_error::<ApiError>() {
-            Some(api) => describe(api),
-            None => e.to_string(),
-        });
+    let cause = res.response().error().map(cause_of);
 
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut()
@@ -217,6 +208,14 @@ pub async fn observe(
         );
     }
     Ok(res)
+}
+
+/// The error and its sources, for the log line.
+fn cause_of(e: &actix_web::Error) -> String {
+    match e.as_error::<ApiError>() {
+        Some(api) => describe(api),
+        None => e.to_string(),
+    }
 }
 
 /// Polls a future, turning a panic inside it into an `Err`, so one broken
