@@ -34,6 +34,7 @@ USAGE: hookbox-bench [OPTIONS]
   --max-seconds N       time limit of each load phase        [120]
   --out FILE            JSON report                          [bench-results/latest.json]
   --no-search-index     run hookbox with SEARCH_INDEX=off
+  --keep-db DIR         afterwards, copy the read-phase database files to DIR
   --soak SECONDS        instead: mixed writes (70 %) and reads at --concurrency
                         for SECONDS, sampling RSS; fails on any 5xx
   --quick               a small run (CI): 2000 messages, 5000 rows, 100 reads
@@ -52,6 +53,7 @@ struct Options {
     out: String,
     search_index: bool,
     soak_seconds: Option<u64>,
+    keep_db: Option<String>,
 }
 
 impl Default for Options {
@@ -68,6 +70,7 @@ impl Default for Options {
             out: "bench-results/latest.json".to_owned(),
             search_index: true,
             soak_seconds: None,
+            keep_db: None,
         }
     }
 }
@@ -95,6 +98,7 @@ fn parse_args() -> Result<Options, String> {
             "--max-seconds" => num!(max_seconds, "--max-seconds"),
             "--out" => o.out = value("--out")?,
             "--no-search-index" => o.search_index = false,
+            "--keep-db" => o.keep_db = Some(value("--keep-db")?),
             "--soak" => {
                 o.soak_seconds = Some(
                     value("--soak")?
@@ -513,6 +517,10 @@ fn run(o: &Options) -> Result<Vec<String>, String> {
         ingest_rate / adapter_rate.max(1e-9)
     );
     drop(server);
+    if let Some(keep) = &o.keep_db {
+        keep_files(dir.path(), std::path::Path::new(keep))?;
+        println!("database files copied to {keep}");
+    }
 
     let result = json!({
         "options": {"messages": o.messages, "concurrency": o.concurrency, "senders": o.senders,
@@ -610,6 +618,20 @@ fn walk_ids(client: Client, deadline: Duration) -> Result<Vec<String>, String> {
             _ => return Ok(ids),
         }
     }
+}
+
+/// Copies the files of `from` (the database and its WAL) into `to`.
+fn keep_files(from: &std::path::Path, to: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for entry in std::fs::read_dir(from).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if let Some(name) = path.file_name()
+            && path.is_file()
+        {
+            std::fs::copy(&path, to.join(name)).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn dir_size(dir: &std::path::Path) -> u64 {

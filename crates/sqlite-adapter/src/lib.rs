@@ -2,6 +2,7 @@
 
 mod error;
 mod schema;
+mod search;
 mod store;
 mod writer;
 

@@ -143,7 +143,9 @@ pub(crate) fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Readers can never write, whatever a bug asks of them.
 pub(crate) fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch("PRAGMA query_only = ON;")
+    conn.execute_batch("PRAGMA query_only = ON;")?;
+    // `rarray(?)`: a set of rowids bound as one parameter (see `search.rs`).
+    rusqlite::vtab::array::load_module(conn)
 }
 
 /// The file's schema version.

@@ -15,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use crate::error::{OpenError, pool_error, store_error};
 use crate::schema::{self, Migration, SCHEMA_VERSION, SEARCH_MARK};
+use crate::search;
 use crate::writer::Writer;
 
 /// How a [`SqliteStore`] is opened.
@@ -322,15 +323,9 @@ impl MessageStore for SqliteStore {
 /// The shortest needle the trigram index can answer.
 const MIN_INDEXED_NEEDLE: usize = 3;
 
-const SEARCH_CLAUSE: &str = "rowid IN (
-    SELECT rowid FROM messages_search WHERE messages_search MATCH ?
-    UNION ALL
-    SELECT rowid FROM messages
-    WHERE rowid > (SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'search_indexed_upto')
-      AND instr(text_folded, ?) > 0)";
-
-/// The WHERE clause for `query`'s filters, and its parameters.
-fn filters(query: &MessageQuery, search_index: bool) -> (Vec<&'static str>, Vec<Value>) {
+/// The WHERE clause for `query`'s filters, and its parameters; `q` as a
+/// plain substring scan (the index's path is in `search.rs`).
+pub(crate) fn filters(query: &MessageQuery) -> (Vec<&'static str>, Vec<Value>) {
     let mut clauses = Vec::new();
     let mut params = Vec::new();
     if let Some(from) = &query.from {
@@ -342,25 +337,14 @@ fn filters(query: &MessageQuery, search_index: bool) -> (Vec<&'static str>, Vec<
         params.push(Value::Text(since.sort_key()));
     }
     if let Some(q) = &query.q {
-        let needle = q.folded();
-        if search_index && needle.chars().count() >= MIN_INDEXED_NEEDLE {
-            // A trigram phrase matches exactly the texts containing the
-            // needle (quoting makes every character literal); rows past the
-            // index's mark, not indexed yet, are scanned. Index and mark come
-            // from the same snapshot, so nothing is missed or counted twice.
-            clauses.push(SEARCH_CLAUSE);
-            params.push(Value::Text(format!("\"{}\"", needle.replace('"', "\"\""))));
-            params.push(Value::Text(needle.to_owned()));
-        } else {
-            // instr() is a plain substring test: `%` and `_` stay literal.
-            clauses.push("instr(text_folded, ?) > 0");
-            params.push(Value::Text(needle.to_owned()));
-        }
+        // instr() is a plain substring test: `%` and `_` stay literal.
+        clauses.push("instr(text_folded, ?) > 0");
+        params.push(Value::Text(q.folded().to_owned()));
     }
     (clauses, params)
 }
 
-fn where_sql(clauses: &[&str]) -> String {
+pub(crate) fn where_sql(clauses: &[&str]) -> String {
     if clauses.is_empty() {
         String::new()
     } else {
@@ -368,7 +352,7 @@ fn where_sql(clauses: &[&str]) -> String {
     }
 }
 
-fn to_i64(n: u64) -> i64 {
+pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -412,7 +396,7 @@ fn next_day_start(day: &str) -> String {
 
 /// Messages at or after `since_key`: the rest of its day counted in the
 /// index, later days summed from `day_counts`.
-fn since_count(conn: &Connection, since_key: &str) -> rusqlite::Result<i64> {
+pub(crate) fn since_count(conn: &Connection, since_key: &str) -> rusqlite::Result<i64> {
     let day = day_of(since_key);
     let partial: i64 = conn
         .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
@@ -465,7 +449,13 @@ fn list_in(
     query: &MessageQuery,
     search_index: bool,
 ) -> Result<Page, StoreError> {
-    let (mut clauses, mut params) = filters(query, search_index);
+    if let Some(q) = &query.q
+        && search_index
+        && q.folded().chars().count() >= MIN_INDEXED_NEEDLE
+    {
+        return search::list_matching(conn, query, q.folded());
+    }
+    let (mut clauses, mut params) = filters(query);
     let total = count(conn, query, &clauses, &params).map_err(store_error)?;
 
     if let Some(after) = &query.after {
@@ -525,10 +515,26 @@ fn list_in(
     };
     // One row more than asked says whether a next page exists.
     params.push(Value::Integer(i64::from(limit) + 1));
-    let mut stmt = conn.prepare_cached(&page_sql).map_err(store_error)?;
-    let mut rows = stmt
-        .query(params_from_iter(params.iter()))
-        .map_err(store_error)?;
+    read_page(
+        conn,
+        &page_sql,
+        params_from_iter(params.iter()),
+        limit,
+        u64::try_from(total).unwrap_or(0),
+    )
+}
+
+/// Runs a page query asking for `limit + 1` rows: the extra row only says
+/// whether a next page exists.
+pub(crate) fn read_page<P: rusqlite::Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    limit: u32,
+    total: u64,
+) -> Result<Page, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(store_error)?;
+    let mut rows = stmt.query(params).map_err(store_error)?;
     let mut messages = Vec::with_capacity(usize::try_from(limit).unwrap_or(0));
     let mut more = false;
     while let Some(row) = rows.next().map_err(store_error)? {
@@ -545,7 +551,7 @@ fn list_in(
     };
     Ok(Page {
         messages,
-        total: u64::try_from(total).unwrap_or(0),
+        total,
         next,
     })
 }
