@@ -34,6 +34,7 @@ USAGE: hookbox-bench [OPTIONS]
   --max-seconds N       time limit of each load phase        [120]
   --out FILE            JSON report                          [bench-results/latest.json]
   --no-search-index     run hookbox with SEARCH_INDEX=off
+  --runs N              repeat the scenario, report per-figure medians  [1]
   --keep-db DIR         afterwards, copy the read-phase database files to DIR
   --soak SECONDS        instead: mixed writes (70 %) and reads at --concurrency
                         for SECONDS, sampling RSS; fails on any 5xx
@@ -54,6 +55,7 @@ struct Options {
     search_index: bool,
     soak_seconds: Option<u64>,
     keep_db: Option<String>,
+    runs: usize,
 }
 
 impl Default for Options {
@@ -71,6 +73,7 @@ impl Default for Options {
             search_index: true,
             soak_seconds: None,
             keep_db: None,
+            runs: 1,
         }
     }
 }
@@ -96,6 +99,7 @@ fn parse_args() -> Result<Options, String> {
             "--reads" => num!(reads, "--reads"),
             "--rejects" => num!(rejects, "--rejects"),
             "--max-seconds" => num!(max_seconds, "--max-seconds"),
+            "--runs" => num!(runs, "--runs"),
             "--out" => o.out = value("--out")?,
             "--no-search-index" => o.search_index = false,
             "--keep-db" => o.keep_db = Some(value("--keep-db")?),
@@ -134,7 +138,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = match options.soak_seconds {
         Some(seconds) => run_soak(&options, seconds),
-        None => run(&options),
+        None => run_many(&options),
     };
     match result {
         Ok(failures) if failures.is_empty() => std::process::ExitCode::SUCCESS,
@@ -227,7 +231,7 @@ impl Report {
 }
 
 #[expect(clippy::too_many_lines, reason = "one scenario, read top to bottom")]
-fn run(o: &Options) -> Result<Vec<String>, String> {
+fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
     let mut rng = Rng::new(0x0068_6f6f_6b62_6f78);
     let senders = Senders::new(o.senders, &mut rng);
     let deadline = Duration::from_secs(o.max_seconds);
@@ -537,8 +541,100 @@ fn run(o: &Options) -> Result<Vec<String>, String> {
         "database_mb": db_mb,
         "failures": report.failures,
     });
-    write_report(&o.out, &result)?;
-    Ok(report.failures)
+    Ok((report.failures, result))
+}
+
+/// Runs the scenario `--runs` times; with more than one run, every figure
+/// is reported as its median over the runs (ratios are taken within each
+/// run first), and the JSON keeps each run too.
+fn run_many(o: &Options) -> Result<Vec<String>, String> {
+    let mut failures = Vec::new();
+    let mut runs = Vec::new();
+    for i in 0..o.runs.max(1) {
+        if o.runs > 1 {
+            println!("\n== run {} of {}", i + 1, o.runs);
+        }
+        let (f, result) = run(o)?;
+        failures.extend(f);
+        runs.push(result);
+    }
+    let report = if runs.len() == 1 {
+        runs.pop().unwrap_or_default()
+    } else {
+        let median = median_of(&runs.iter().collect::<Vec<_>>());
+        print_medians(&median, runs.len());
+        json!({"runs": runs, "median": median})
+    };
+    write_report(&o.out, &report)?;
+    Ok(failures)
+}
+
+/// The element-wise median of reports of the same shape: numbers become
+/// their median, objects and arrays are matched by key and position.
+fn median_of(values: &[&Value]) -> Value {
+    match values.first() {
+        Some(Value::Object(first)) => Value::Object(
+            first
+                .keys()
+                .map(|k| {
+                    let column: Vec<&Value> = values.iter().filter_map(|v| v.get(k)).collect();
+                    (k.clone(), median_of(&column))
+                })
+                .collect(),
+        ),
+        Some(Value::Array(first)) => Value::Array(
+            (0..first.len())
+                .map(|i| median_of(&values.iter().filter_map(|v| v.get(i)).collect::<Vec<_>>()))
+                .collect(),
+        ),
+        Some(Value::Number(_)) => {
+            let mut nums: Vec<f64> = values.iter().filter_map(|v| v.as_f64()).collect();
+            nums.sort_by(f64::total_cmp);
+            let mid = nums.len() / 2;
+            let m = if nums.len() % 2 == 1 {
+                nums[mid]
+            } else {
+                f64::midpoint(nums[mid - 1], nums[mid])
+            };
+            json!(m)
+        }
+        Some(other) => (*other).clone(),
+        None => Value::Null,
+    }
+}
+
+fn print_medians(m: &Value, runs: usize) {
+    println!("\n== medians of {runs} runs");
+    println!(
+        "{:<28} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "phase", "requests", "per sec", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+    for row in m["phases"].as_array().into_iter().flatten() {
+        let f = |k: &str| row[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{:<28} {:>8.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            row["phase"].as_str().unwrap_or("?"),
+            f("requests"),
+            f("per_second"),
+            f("p50_ms"),
+            f("p95_ms"),
+            f("p99_ms"),
+            f("max_ms")
+        );
+    }
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    println!(
+        "adapter insert {:.0} rows/s; ingest/adapter ratio {:.2}; start-up to ready {:.0} ms",
+        f(&m["adapter_rows_per_second"]),
+        f(&m["ingest_to_adapter_ratio"]),
+        f(&m["startup_to_ready_ms"])
+    );
+    println!(
+        "peak RSS: ingest {:.1} MB, reads {:.1} MB; database {:.0} MB",
+        f(&m["peak_rss_mb"]["ingest"]),
+        f(&m["peak_rss_mb"]["reads"]),
+        f(&m["database_mb"])
+    );
 }
 
 fn run_soak(o: &Options, seconds: u64) -> Result<Vec<String>, String> {
