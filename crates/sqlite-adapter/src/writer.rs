@@ -176,14 +176,14 @@ fn run(
                 // Under sustained load the writer is never idle: give the
                 // search index a larger step now and then, so it keeps up
                 // with a steady stream (its backlog is what queries scan)
-                // while taking at most about a quarter of the writer's
+                // while taking at most about a seventh of the writer's
                 // time when inserts saturate it.
                 if backlog && Instant::now() >= next_index_step {
                     let started = Instant::now();
                     backlog =
                         matches!(index_step(&mut conn, INDEX_STEP_UNDER_LOAD), Ok(n) if n > 0);
                     next_index_step =
-                        Instant::now() + INDEX_UNDER_LOAD_EVERY.max(started.elapsed() * 3);
+                        Instant::now() + INDEX_UNDER_LOAD_EVERY.max(started.elapsed() * 6);
                 }
                 for job in batch.drain(..).rev() {
                     let mine = outcomes.split_off(outcomes.len() - job.messages.len());
@@ -211,7 +211,7 @@ fn run(
 }
 
 /// Under load, the least time between two search-index steps; a step that
-/// took longer than a third of this pushes the next one further out.
+/// took longer than a sixth of this pushes the next one further out.
 const INDEX_UNDER_LOAD_EVERY: Duration = Duration::from_millis(25);
 
 /// Rows per search-index step under load: up to about 10,000 rows/s at one
