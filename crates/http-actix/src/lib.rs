@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod arenas;
 pub mod config;
 mod dto;
 pub mod error;

@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
         return http_actix::startup::healthcheck();
     }
+    http_actix::arenas::limit_malloc_arenas();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => return fatal(&format!("invalid configuration: {e}")),

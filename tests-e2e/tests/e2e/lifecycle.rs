@@ -181,3 +181,39 @@ fn sigterm_stops_promptly_and_cleanly() {
     let last = server.stdout().last().cloned().unwrap_or_default();
     assert!(last.contains("hookbox stopped"), "{last}");
 }
+
+/// The variables a running process was started with (Linux).
+fn environ_of(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .expect("environ")
+        .split(|&b| b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect()
+}
+
+#[test]
+fn glibc_arenas_are_capped_in_place_unless_the_operator_chose() {
+    // Unset: hookbox re-executes itself with the cap, keeping its pid.
+    let server = Server::start();
+    assert_eq!(
+        server.client().get("/health/ready").expect("ready").status,
+        200
+    );
+    assert!(
+        environ_of(server.pid()).contains(&"MALLOC_ARENA_MAX=2".to_owned()),
+        "{:?}",
+        environ_of(server.pid())
+    );
+    crate::contract::evaluation_sequence(&server);
+    drop(server);
+
+    // Set by the operator: kept as it is.
+    let server = Server::builder().env("MALLOC_ARENA_MAX", "4").start();
+    assert_eq!(
+        server.client().get("/health/ready").expect("ready").status,
+        200
+    );
+    let env = environ_of(server.pid());
+    assert!(env.contains(&"MALLOC_ARENA_MAX=4".to_owned()), "{env:?}");
+    assert!(!env.contains(&"MALLOC_ARENA_MAX=2".to_owned()), "{env:?}");
+}
