@@ -34,11 +34,13 @@ USAGE: hookbox-bench [OPTIONS]
   --max-seconds N       time limit of each load phase        [120]
   --out FILE            JSON report                          [bench-results/latest.json]
   --no-search-index     run hookbox with SEARCH_INDEX=off
-  --runs N              repeat the scenario, report per-figure medians  [1]
+  --runs N              repeat the scenario, report per-figure medians  [3]
   --keep-db DIR         afterwards, copy the read-phase database files to DIR
+  --soak-ids N          in a soak, draw webhook ids from N only: once all are
+                        stored, writes are replays and the data stops growing
   --soak SECONDS        instead: mixed writes (70 %) and reads at --concurrency
                         for SECONDS, sampling RSS; fails on any 5xx
-  --quick               a small run (CI): 2000 messages, 5000 rows, 100 reads
+  --quick               one small run (CI): 2000 messages, 5000 rows, 100 reads
 ";
 
 #[derive(Debug, Clone)]
@@ -54,6 +56,7 @@ struct Options {
     out: String,
     search_index: bool,
     soak_seconds: Option<u64>,
+    soak_ids: Option<u64>,
     keep_db: Option<String>,
     runs: usize,
 }
@@ -72,8 +75,9 @@ impl Default for Options {
             out: "bench-results/latest.json".to_owned(),
             search_index: true,
             soak_seconds: None,
+            soak_ids: None,
             keep_db: None,
-            runs: 1,
+            runs: 3,
         }
     }
 }
@@ -103,6 +107,13 @@ fn parse_args() -> Result<Options, String> {
             "--out" => o.out = value("--out")?,
             "--no-search-index" => o.search_index = false,
             "--keep-db" => o.keep_db = Some(value("--keep-db")?),
+            "--soak-ids" => {
+                o.soak_ids = Some(
+                    value("--soak-ids")?
+                        .parse()
+                        .map_err(|_| "--soak-ids needs a number".to_owned())?,
+                );
+            }
             "--soak" => {
                 o.soak_seconds = Some(
                     value("--soak")?
@@ -117,6 +128,7 @@ fn parse_args() -> Result<Options, String> {
                 o.rejects = 200;
                 o.senders = 200;
                 o.concurrency = 16;
+                o.runs = 1;
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
@@ -443,8 +455,12 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         .replace('+', "%2B");
     let half = "2025-07-02T00:00:00Z";
     // A word of middling frequency (rank 300 of 5,000: in about 0.5 % of texts).
-    let q = traffic::vocabulary().word(300).to_owned();
-    println!("q= searches for {q:?}");
+    // `q=`: 50 words of middling frequency (ranks 300-349, each in about
+    // 0.3 % of texts), repeated as popular searches are; and a different
+    // word for every request (ranks 200 on), none seen before.
+    let vocabulary = traffic::vocabulary();
+    let popular: Vec<&str> = (300..350).map(|rank| vocabulary.word(rank)).collect();
+    println!("q= searches for {:?} …", &popular[..3]);
     let mut read_rng = Rng::new(7);
     let deep_floor = 100_000.min(seeded / 2);
     let shapes: Vec<(&str, Vec<String>)> = vec![
@@ -478,8 +494,16 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
                 .collect(),
         ),
         (
-            "read: q=",
-            (0..o.reads).map(|_| format!("/messages?q={q}")).collect(),
+            "read: q= (50 words)",
+            (0..o.reads)
+                .map(|i| format!("/messages?q={}", popular[i % popular.len()]))
+                .collect(),
+        ),
+        (
+            "read: q= (new word each)",
+            (0..o.reads)
+                .map(|i| format!("/messages?q={}", vocabulary.word(200 + i % 4800)))
+                .collect(),
         ),
         (
             "read: from+since+q",
@@ -644,7 +668,7 @@ fn run_soak(o: &Options, seconds: u64) -> Result<Vec<String>, String> {
         "soak: {seconds} s at concurrency {}, 70 % writes (10 % of them replays), 30 % reads",
         o.concurrency
     );
-    let r = soak::run(seconds, o.concurrency, &senders)?;
+    let r = soak::run(seconds, o.concurrency, &senders, o.soak_ids)?;
     #[expect(clippy::cast_precision_loss, reason = "request counts")]
     let rate = r.requests as f64 / r.elapsed.as_secs_f64();
     let server_errors: u64 = r
@@ -669,6 +693,7 @@ fn run_soak(o: &Options, seconds: u64) -> Result<Vec<String>, String> {
     );
     let result = json!({
         "soak_seconds": r.elapsed.as_secs_f64(), "concurrency": o.concurrency, "requests": r.requests,
+        "soak_ids": o.soak_ids,
         "per_second": rate,
         "statuses": r.statuses.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "io_errors": r.io_errors, "rss_mb": r.rss,

@@ -31,10 +31,13 @@ fn rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// `id_space`: when set, webhook ids are drawn from that many only, so once
+/// all are stored every write is a replay and the data stops growing.
 pub(crate) fn run(
     seconds: u64,
     concurrency: usize,
     senders: &Senders,
+    id_space: Option<u64>,
 ) -> Result<SoakResult, String> {
     let server = Server::builder()
         .discard_stdout()
@@ -63,6 +66,7 @@ pub(crate) fn run(
                 while !stop.load(Ordering::Relaxed) && sent < 50_000_000 {
                     let raw = if rng.below(10) < 7 {
                         let n = ids.fetch_add(1, Ordering::Relaxed);
+                        let n = id_space.map_or(n, |space| n % space.max(1));
                         // One in ten is a replay of an earlier id.
                         let n = if rng.below(10) == 0 {
                             rng.below(n.max(1))

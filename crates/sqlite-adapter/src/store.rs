@@ -65,6 +65,7 @@ pub struct SqliteStore {
     writer: Writer,
     _checkpointer: Checkpointer,
     search_index: bool,
+    matches: std::sync::Mutex<search::MatchCache>,
 }
 
 /// Copies committed pages from the WAL into the database file every
@@ -205,6 +206,7 @@ impl SqliteStore {
             writer,
             _checkpointer: checkpointer,
             search_index: config.search_index,
+            matches: std::sync::Mutex::default(),
         })
     }
 
@@ -285,7 +287,7 @@ impl MessageStore for SqliteStore {
         let mut conn = self.reader()?;
         // One read transaction: `total` and the page see the same snapshot.
         let tx = conn.transaction().map_err(store_error)?;
-        let result = list_in(&tx, query, self.search_index);
+        let result = list_in(&tx, query, self.search_index, &self.matches);
         drop(tx);
         result
     }
@@ -448,12 +450,13 @@ fn list_in(
     conn: &Connection,
     query: &MessageQuery,
     search_index: bool,
+    matches: &std::sync::Mutex<search::MatchCache>,
 ) -> Result<Page, StoreError> {
     if let Some(q) = &query.q
         && search_index
         && q.folded().chars().count() >= MIN_INDEXED_NEEDLE
     {
-        return search::list_matching(conn, query, q.folded());
+        return search::list_matching(conn, query, q.folded(), matches);
     }
     let (mut clauses, mut params) = filters(query);
     let total = count(conn, query, &clauses, &params).map_err(store_error)?;

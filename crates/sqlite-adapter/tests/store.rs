@@ -745,3 +745,59 @@ fn search_plans_agree_with_a_plain_filter_and_sort() {
         }
     }
 }
+
+/// Matches are reused between requests; rows stored since (indexed yet or
+/// not) must still be found, in order, with an exact total.
+#[test]
+fn repeated_searches_see_rows_stored_since() {
+    let db = open();
+    let q = |needle: &str, limit: i64| MessageQuery {
+        q: Some(SearchText::new(needle).expect("q")),
+        limit: Limit::new(limit).expect("limit"),
+        ..query()
+    };
+    let mut expected = Vec::new();
+    for round in 0..4_u32 {
+        let batch: Vec<Message> = (0..50_u32)
+            .map(|i| {
+                let n = round * 50 + i;
+                let text = if n % 3 == 0 { "needle here" } else { "hay" };
+                msg(
+                    &format!("r{n:03}"),
+                    "+911",
+                    &format!("2025-03-{:02}T00:00:{:02}Z", 1 + (n * 7) % 28, n % 60),
+                    Some(text),
+                )
+            })
+            .collect();
+        for m in &batch {
+            if m.text().is_some_and(|t| t.as_str().contains("needle")) {
+                expected.push((m.ts().sort_key(), m.id().as_str().to_owned()));
+            }
+        }
+        db.store.insert_many(batch).expect("insert");
+        expected.sort();
+        let want: Vec<String> = expected.iter().map(|(_, id)| id.clone()).collect();
+        // Straight after the insert (the index may lag), then once indexed.
+        assert_eq!(
+            ids(&db.store, &q("needle", 100)),
+            (want.clone(), want.len() as u64),
+            "round {round}"
+        );
+        assert!(
+            db.store
+                .wait_for_search_index(std::time::Duration::from_secs(10))
+                .expect("index")
+        );
+        assert_eq!(
+            ids(&db.store, &q("needle", 100)),
+            (want.clone(), want.len() as u64),
+            "round {round} indexed"
+        );
+        assert_eq!(
+            ids(&db.store, &q("eedl", 5)).1,
+            want.len() as u64,
+            "round {round} other needle"
+        );
+    }
+}
