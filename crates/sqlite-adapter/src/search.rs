@@ -173,16 +173,19 @@ fn ordering_index(query: &MessageQuery) -> &'static str {
     }
 }
 
-/// What one pass over a range found: how many members it holds (when
-/// counted to the end) and the rowids of the page, in order.
+/// What one pass over a range found: how many members it holds (all of
+/// them when counted to the end) and the rowids of the page, in order.
 struct Walk {
     members: u64,
     page: Vec<i64>,
 }
 
-/// Steps through the other filters' range in page order (only rowids, from
-/// the index), testing each against the set: the page is the members after
-/// `skip`, and the walk stops once it is full unless `count_all`.
+/// Steps through the other filters' range in page order (from the index
+/// alone), testing each rowid against the set: the page is the members past
+/// the cursor, after `skip` of them. Unless `count_all`, the walk starts at
+/// the cursor and stops once the page is full; with it, every member of the
+/// range is counted (`total` ignores the cursor) and the cursor is applied
+/// row by row.
 fn walk_range(
     conn: &Connection,
     query: &MessageQuery,
@@ -196,13 +199,17 @@ fn walk_range(
         after: None,
         ..query.clone()
     });
-    if let Some(after) = &query.after {
+    let cursor = query
+        .after
+        .as_ref()
+        .map(|after| (after.ts().sort_key(), after.id().as_str().to_owned()));
+    if let Some((ts_key, id)) = cursor.as_ref().filter(|_| !count_all) {
         clauses.push("(ts_key, message_id) > (?, ?)");
-        params.push(Value::Text(after.ts().sort_key()));
-        params.push(Value::Text(after.id().as_str().to_owned()));
+        params.push(Value::Text(ts_key.clone()));
+        params.push(Value::Text(id.clone()));
     }
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT rowid FROM messages {}{} ORDER BY ts_key, message_id",
+        "SELECT rowid, ts_key, message_id FROM messages {}{} ORDER BY ts_key, message_id",
         ordering_index(query),
         where_sql(&clauses)
     ))?;
@@ -211,13 +218,22 @@ fn walk_range(
         members: 0,
         page: Vec::with_capacity(take),
     };
+    let mut past_cursor = 0_u64;
     while let Some(row) = rows.next()? {
         let rowid: i64 = row.get(0)?;
         if set.binary_search(&rowid).is_err() {
             continue;
         }
         walk.members += 1;
-        if walk.members > skip && walk.page.len() < take {
+        if let Some((ts_key, id)) = cursor.as_ref().filter(|_| count_all) {
+            // Text compares bytewise in SQLite's BINARY collation, as here.
+            let key = (row.get_ref(1)?.as_str()?, row.get_ref(2)?.as_str()?);
+            if key <= (ts_key.as_str(), id.as_str()) {
+                continue;
+            }
+        }
+        past_cursor += 1;
+        if past_cursor > skip && walk.page.len() < take {
             walk.page.push(rowid);
         } else if walk.page.len() == take && !count_all {
             break;

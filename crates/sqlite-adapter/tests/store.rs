@@ -730,6 +730,12 @@ fn search_plans_agree_with_a_plain_filter_and_sort() {
                             ..query()
                         })
                         .expect("list");
+                    // `total` ignores the cursor.
+                    assert_eq!(
+                        page.total,
+                        expected.len() as u64,
+                        "walk total q={needle} from={from:?} since={with_since}"
+                    );
                     walked.extend(page.messages.iter().map(|m| m.id().as_str().to_owned()));
                     match page.next {
                         Some(next) => after = Some(next),
