@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use testkit::Server;
 
-use crate::{body, ids};
+use crate::{body, ids, metric};
 
 #[test]
 fn restart_on_the_same_file_keeps_data() {
@@ -60,14 +60,12 @@ fn sixty_four_concurrent_identical_posts_store_one_row() {
         (vec!["concurrent".to_owned()], json!(1))
     );
     let metrics = client.get("/metrics").expect("metrics").text();
-    assert!(
-        metrics.contains("webhook_requests_total{result=\"created\"} 1\n"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("webhook_requests_total{result=\"duplicate\"} 63\n"),
-        "{metrics}"
-    );
+    for (series, want) in [
+        (r#"webhook_requests_total{result="created"}"#, 1.0),
+        (r#"webhook_requests_total{result="duplicate"}"#, 63.0),
+    ] {
+        assert_eq!(metric(&metrics, series), Some(want), "{series}\n{metrics}");
+    }
 }
 
 #[test]

@@ -27,3 +27,12 @@ pub(crate) fn ids(page: &Value) -> Vec<String> {
         .map(|m| m["message_id"].as_str().expect("id").to_owned())
         .collect()
 }
+
+/// The value of the Prometheus sample whose name and labels are exactly
+/// `series` (e.g. `webhook_requests_total{result="created"}`).
+pub(crate) fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}

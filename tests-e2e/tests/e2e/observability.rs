@@ -5,14 +5,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 use testkit::{SECRET, Server};
 
-use crate::body;
-
-fn metric(text: &str, line_prefix: &str) -> Option<f64> {
-    text.lines()
-        .find(|l| l.starts_with(line_prefix) && l[line_prefix.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
+use crate::{body, metric};
 
 #[test]
 fn counters_after_the_evaluation_sequence() {
