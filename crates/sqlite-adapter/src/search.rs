@@ -19,7 +19,9 @@ use rusqlite::{Connection, params_from_iter};
 
 use crate::error::store_error;
 use crate::schema::SEARCH_MARK;
-use crate::store::{filters, read_page, since_count, to_i64, where_sql};
+use crate::store::{
+    filters, push_after, read_page, sender_count, since_count, to_i64, total_count, where_sql,
+};
 
 /// What reading one row by rowid costs, in index entries stepped through in
 /// order. Measured at a million rows: about 1.7 µs against 57 ns.
@@ -105,7 +107,9 @@ impl MatchCache {
 /// How `q` is evaluated: the indexed rows matching the quoted needle (a
 /// phrase of its trigrams, every character literal), then a scan of the
 /// rows the index has not reached. Index and mark come from the same read
-/// snapshot, so nothing is missed or counted twice. Ascending.
+/// snapshot, so nothing is missed or counted twice. Ascending: known
+/// matches lie at or below `from`, the index's others above it, the
+/// scanned rows above the mark.
 fn matching_rowids(
     conn: &Connection,
     needle: &str,
@@ -120,14 +124,13 @@ fn matching_rowids(
     // The index's matches past what is known (all of them when nothing is).
     let mut indexed = Vec::with_capacity(known.len());
     indexed.extend_from_slice(&known);
-    indexed.extend(
-        conn.prepare_cached(
-            "SELECT rowid FROM messages_search WHERE messages_search MATCH ?1 AND rowid > ?2",
-        )?
-        .query_map(rusqlite::params![phrase, from], |r| r.get::<_, i64>(0))?
-        .collect::<rusqlite::Result<Vec<i64>>>()?,
-    );
-    indexed.sort_unstable();
+    let mut past = conn.prepare_cached(
+        "SELECT rowid FROM messages_search WHERE messages_search MATCH ?1 AND rowid > ?2 \
+         ORDER BY rowid",
+    )?;
+    for rowid in past.query_map(rusqlite::params![phrase, from], |r| r.get::<_, i64>(0))? {
+        indexed.push(rowid?);
+    }
     let indexed = Arc::new(indexed);
     if (from < mark || known.is_empty())
         && let Ok(mut c) = cache.lock()
@@ -136,31 +139,34 @@ fn matching_rowids(
     }
     let mut rowids = Arc::unwrap_or_clone(indexed);
     // Rows the index has not reached, by scan.
-    rowids.extend(
-        conn.prepare_cached(
-            "SELECT rowid FROM messages WHERE rowid > ?1 AND instr(text_folded, ?2) > 0",
-        )?
-        .query_map(rusqlite::params![mark, needle], |r| r.get::<_, i64>(0))?
-        .collect::<rusqlite::Result<Vec<i64>>>()?,
-    );
+    let mut tail = conn.prepare_cached(
+        "SELECT rowid FROM messages WHERE rowid > ?1 AND instr(text_folded, ?2) > 0 \
+         ORDER BY rowid",
+    )?;
+    for rowid in tail.query_map(rusqlite::params![mark, needle], |r| r.get::<_, i64>(0))? {
+        rowids.push(rowid?);
+    }
     Ok(rowids)
 }
 
 /// The rows the filters other than `q` select, roughly: only the choice of
 /// plan depends on it.
 fn range_size(conn: &Connection, query: &MessageQuery) -> rusqlite::Result<u64> {
-    let n: i64 = match (&query.from, &query.since) {
-        (Some(from), _) => conn
-            .prepare_cached(
-                "SELECT COALESCE(MAX(message_count), 0) FROM senders WHERE from_msisdn = ?",
-            )?
-            .query_row([from], |r| r.get(0))?,
+    let n = match (&query.from, &query.since) {
+        (Some(from), _) => sender_count(conn, from)?,
         (None, Some(since)) => since_count(conn, &since.sort_key())?,
-        (None, None) => conn
-            .prepare_cached("SELECT messages FROM totals WHERE id = 1")?
-            .query_row([], |r| r.get(0))?,
+        (None, None) => total_count(conn)?,
     };
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The WHERE clause for the filters other than `q` (and the cursor).
+fn other_filters(query: &MessageQuery) -> (Vec<&'static str>, Vec<Value>) {
+    filters(&MessageQuery {
+        q: None,
+        after: None,
+        ..query.clone()
+    })
 }
 
 /// The ordering index that serves the other filters: stepping through it
@@ -194,19 +200,13 @@ fn walk_range(
     take: usize,
     count_all: bool,
 ) -> rusqlite::Result<Walk> {
-    let (mut clauses, mut params) = filters(&MessageQuery {
-        q: None,
-        after: None,
-        ..query.clone()
-    });
+    let (mut clauses, mut params) = other_filters(query);
     let cursor = query
         .after
         .as_ref()
         .map(|after| (after.ts().sort_key(), after.id().as_str().to_owned()));
-    if let Some((ts_key, id)) = cursor.as_ref().filter(|_| !count_all) {
-        clauses.push("(ts_key, message_id) > (?, ?)");
-        params.push(Value::Text(ts_key.clone()));
-        params.push(Value::Text(id.clone()));
+    if let Some(after) = query.after.as_ref().filter(|_| !count_all) {
+        push_after(after, &mut clauses, &mut params);
     }
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT rowid, ts_key, message_id FROM messages {}{} ORDER BY ts_key, message_id",
@@ -286,11 +286,7 @@ pub(crate) fn list_matching(
 
     // Few members: read each by rowid, filter and sort them.
     let ids: Array = Rc::new(set.into_iter().map(Value::Integer).collect());
-    let (mut clauses, params) = filters(&MessageQuery {
-        q: None,
-        after: None,
-        ..query.clone()
-    });
+    let (mut clauses, params) = other_filters(query);
     clauses.push("rowid IN rarray(?)");
     let total = if filtered {
         let n: i64 = conn
@@ -304,11 +300,10 @@ pub(crate) fn list_matching(
     } else {
         found
     };
+    // The set is bound after the other filters, then the cursor and paging.
     let mut tail = Vec::new();
     if let Some(after) = &query.after {
-        clauses.push("(ts_key, message_id) > (?, ?)");
-        tail.push(Value::Text(after.ts().sort_key()));
-        tail.push(Value::Text(after.id().as_str().to_owned()));
+        push_after(after, &mut clauses, &mut tail);
     }
     tail.push(Value::Integer(i64::from(limit) + 1));
     tail.push(Value::Integer(to_i64(skip)));

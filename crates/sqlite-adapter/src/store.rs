@@ -358,6 +358,32 @@ pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// All messages, from the kept counter.
+pub(crate) fn total_count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT messages FROM totals WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Messages from `from`, from the kept per-sender counter.
+pub(crate) fn sender_count(conn: &Connection, from: &str) -> rusqlite::Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT message_count FROM senders WHERE from_msisdn = ?")?
+        .query_row([from], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Adds the keyset condition "after this cursor" to a WHERE clause.
+pub(crate) fn push_after(
+    cursor: &Cursor,
+    clauses: &mut Vec<&'static str>,
+    params: &mut Vec<Value>,
+) {
+    clauses.push("(ts_key, message_id) > (?, ?)");
+    params.push(Value::Text(cursor.ts().sort_key()));
+    params.push(Value::Text(cursor.id().as_str().to_owned()));
+}
+
 /// `total` for the filters: kept counters answer the common shapes (no
 /// filter, sender only) without counting rows.
 fn count(
@@ -367,15 +393,9 @@ fn count(
     params: &[Value],
 ) -> rusqlite::Result<i64> {
     match (&query.from, &query.since, &query.q) {
-        (None, None, None) => conn
-            .prepare_cached("SELECT messages FROM totals WHERE id = 1")?
-            .query_row([], |r| r.get(0)),
+        (None, None, None) => total_count(conn),
         (None, Some(since), None) => since_count(conn, &since.sort_key()),
-        (Some(from), None, None) => Ok(conn
-            .prepare_cached("SELECT message_count FROM senders WHERE from_msisdn = ?")?
-            .query_row([from], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0)),
+        (Some(from), None, None) => sender_count(conn, from),
         _ => conn
             .prepare_cached(&format!(
                 "SELECT COUNT(*) FROM messages{}",
@@ -462,9 +482,7 @@ fn list_in(
     let total = count(conn, query, &clauses, &params).map_err(store_error)?;
 
     if let Some(after) = &query.after {
-        clauses.push("(ts_key, message_id) > (?, ?)");
-        params.push(Value::Text(after.ts().sort_key()));
-        params.push(Value::Text(after.id().as_str().to_owned()));
+        push_after(after, &mut clauses, &mut params);
     }
     let limit = query.limit.get();
     let offset = query.offset.get();
