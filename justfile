@@ -2,7 +2,7 @@
 # (or `cargo install just`); every recipe is a plain command you can also
 # copy and run by hand.
 
-compose := "docker compose -f docker/compose.yaml"
+compose := "docker compose"
 
 # List the recipes.
 default:

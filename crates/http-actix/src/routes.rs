@@ -224,7 +224,7 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
 pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .body(crate::metrics::render(&state.metrics))
 }
 
 /// The OpenAPI 3 document of this API, kept beside the crate.

@@ -55,6 +55,66 @@ fn counters_after_the_evaluation_sequence() {
     assert!(!text.contains(SECRET));
 }
 
+/// The assignment runs `curl /metrics | head` and looks for a line starting
+/// with each required family. Both must be in the first ten lines on every
+/// scrape, after the whole evaluation sequence (every route it calls has its
+/// own `http_requests_total` series by then), and the order must not change
+/// between scrapes.
+#[test]
+fn required_families_lead_every_scrape_in_a_stable_order() {
+    let server = Server::start();
+    let c = server.client();
+    assert_eq!(c.get("/health/live").expect("live").status, 200);
+    assert_eq!(c.get("/health/ready").expect("ready").status, 200);
+    crate::contract::evaluation_sequence(&server);
+    for path in [
+        "/messages",
+        "/messages?limit=2&offset=0",
+        "/messages?from=%2B919876543210",
+        "/messages?since=2025-01-15T09:30:00Z",
+        "/messages?q=Hello",
+        "/stats",
+    ] {
+        assert_eq!(c.get(path).expect("read").status, 200, "{path}");
+    }
+    let mut previous_order: Option<Vec<String>> = None;
+    for _ in 0..5 {
+        let text = c.get("/metrics").expect("metrics").text();
+        let head: Vec<&str> = text.lines().take(10).collect();
+        for family in ["http_requests_total", "webhook_requests_total"] {
+            assert!(
+                head.iter().any(|l| l.starts_with(family)),
+                "{family} not in the first 10 lines:\n{}",
+                head.join("\n")
+            );
+        }
+        // Every sample line's family has been declared by a TYPE line above it.
+        let mut declared = HashSet::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let name = rest.split(' ').next().unwrap_or_default();
+                assert!(declared.insert(name.to_owned()), "{name} declared twice");
+            } else if !line.starts_with('#') && !line.is_empty() {
+                let name = line.split(['{', ' ']).next().unwrap_or_default();
+                let family = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s).filter(|f| declared.contains(*f)))
+                    .unwrap_or(name);
+                assert!(declared.contains(family), "{line} before its TYPE line");
+            }
+        }
+        let order: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("# TYPE "))
+            .map(str::to_owned)
+            .collect();
+        if let Some(previous) = &previous_order {
+            assert_eq!(previous, &order, "family order changed between scrapes");
+        }
+        previous_order = Some(order);
+    }
+}
+
 #[test]
 fn unmatched_paths_share_one_label() {
     let server = Server::start();
