@@ -63,6 +63,12 @@ impl Client {
         }
     }
 
+    /// A client for any address (another loopback address, say).
+    #[must_use]
+    pub fn at(addr: SocketAddr) -> Self {
+        Self { addr }
+    }
+
     /// The address requests go to.
     #[must_use]
     pub fn addr(&self) -> SocketAddr {

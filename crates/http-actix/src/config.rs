@@ -1,20 +1,15 @@
-//! [`Config`]: everything hookbox reads from the environment, once, at start-up.
-
-use std::path::PathBuf;
+//! [`Config`]: the HTTP side's settings, read from the environment once, at
+//! start-up. The store's settings (`DATABASE_URL` and each adapter's own
+//! variables) are read by the adapter the binary picks, in `main`'s wiring.
 
 use domain::{SigningKeys, WebhookSecret};
 
-/// The default `DATABASE_URL`: `hookbox.db` in the working directory.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite:///hookbox.db";
-
-/// hookbox's settings, validated.
+/// hookbox's HTTP settings, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The secrets webhooks are verified with (`WEBHOOK_SECRET`,
     /// `WEBHOOK_SECRET_FILE`, `WEBHOOK_SECRET_PREVIOUS`).
     pub keys: SigningKeys,
-    /// The SQLite file (`DATABASE_URL`).
-    pub database_path: PathBuf,
     /// Listen address (`HOST`).
     pub host: String,
     /// Listen port (`PORT`); 0 picks a free one.
@@ -23,11 +18,6 @@ pub struct Config {
     pub log_level: slog::Level,
     /// Largest accepted webhook body (`MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
-    /// Keep the trigram index that makes `q` fast (`SEARCH_INDEX`).
-    pub search_index: bool,
-    /// Inserts that may wait for the writer before webhooks get 503
-    /// (`WRITE_QUEUE`).
-    pub write_queue: usize,
 }
 
 /// Why the environment does not make a valid [`Config`]. Messages name the
@@ -58,11 +48,6 @@ pub enum ConfigError {
         "WEBHOOK_SECRET_PREVIOUS has an empty entry; list non-empty secrets separated by commas"
     )]
     EmptyPreviousSecret,
-    /// `DATABASE_URL` is not a `sqlite:///` URL.
-    #[error(
-        "DATABASE_URL must look like sqlite:////absolute/path.db or sqlite:///relative/path.db, got {0:?}"
-    )]
-    DatabaseUrl(String),
     /// A variable does not parse.
     #[error("{name} must be {expected}, got {value:?}")]
     Invalid {
@@ -90,9 +75,6 @@ impl Config {
     /// [`ConfigError`] naming the first variable that is missing or invalid.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let keys = signing_keys(&lookup)?;
-        let database_url =
-            lookup("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        let database_path = database_path(&database_url)?;
         let host = lookup("HOST").unwrap_or_else(|| "0.0.0.0".to_owned());
         if host.trim().is_empty() {
             return Err(invalid("HOST", "a host name or IP address", host));
@@ -115,29 +97,12 @@ impl Config {
             65_536,
             "a positive number of bytes",
         )?;
-        let search_index = match lookup("SEARCH_INDEX") {
-            None => true,
-            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-                "on" | "true" | "1" => true,
-                "off" | "false" | "0" => false,
-                _ => return Err(invalid("SEARCH_INDEX", "on or off", v)),
-            },
-        };
-        let write_queue = positive(
-            &lookup,
-            "WRITE_QUEUE",
-            4096,
-            "a positive number of requests",
-        )?;
         Ok(Self {
             keys,
-            database_path,
             host,
             port,
             log_level,
             max_body_bytes,
-            search_index,
-            write_queue,
         })
     }
 }
@@ -199,16 +164,6 @@ fn signing_keys(lookup: &impl Fn(&str) -> Option<String>) -> Result<SigningKeys,
     Ok(SigningKeys::new(primary).with_previous(previous))
 }
 
-/// `sqlite:////abs/path.db` is absolute, `sqlite:///rel/path.db` relative to
-/// the working directory.
-fn database_path(url: &str) -> Result<PathBuf, ConfigError> {
-    let rest = url
-        .strip_prefix("sqlite:///")
-        .filter(|rest| !rest.is_empty() && !rest.ends_with('/') && !rest.contains('?'))
-        .ok_or_else(|| ConfigError::DatabaseUrl(url.to_owned()))?;
-    Ok(PathBuf::from(rest))
-}
-
 fn parse_level(value: &str) -> Option<slog::Level> {
     match value.trim().to_ascii_uppercase().as_str() {
         "TRACE" => Some(slog::Level::Trace),
@@ -238,37 +193,9 @@ mod tests {
     #[test]
     fn defaults() {
         let c = config(&[("WEBHOOK_SECRET", "s")]).expect("valid");
-        assert_eq!(c.database_path, PathBuf::from("hookbox.db"));
         assert_eq!((c.host.as_str(), c.port), ("0.0.0.0", 8000));
         assert_eq!(c.log_level, slog::Level::Info);
         assert_eq!(c.max_body_bytes, 65_536);
-    }
-
-    #[test]
-    fn database_urls() {
-        let cases = [
-            ("sqlite:////data/app.db", Some("/data/app.db")),
-            ("sqlite:///app.db", Some("app.db")),
-            ("sqlite:///data/sub/app.db", Some("data/sub/app.db")),
-            ("sqlite://app.db", None),
-            ("sqlite:///", None),
-            ("sqlite:////data/", None),
-            ("postgres://localhost/db", None),
-            ("/data/app.db", None),
-            ("sqlite:///app.db?mode=ro", None),
-        ];
-        for (url, expected) in cases {
-            let got =
-                config(&[("WEBHOOK_SECRET", "s"), ("DATABASE_URL", url)]).map(|c| c.database_path);
-            match expected {
-                Some(p) => assert_eq!(got, Ok(PathBuf::from(p)), "{url}"),
-                None => assert_eq!(
-                    got.map(|_| ()),
-                    Err(ConfigError::DatabaseUrl(url.to_owned())),
-                    "{url}"
-                ),
-            }
-        }
     }
 
     #[test]
@@ -320,11 +247,6 @@ mod tests {
         assert!(!ok("MAX_BODY_BYTES", "0"));
         assert!(!ok("MAX_BODY_BYTES", "-1"));
         assert!(!ok("HOST", " "));
-        assert!(ok("SEARCH_INDEX", "off"));
-        assert!(ok("SEARCH_INDEX", "ON"));
-        assert!(!ok("SEARCH_INDEX", "maybe"));
-        assert!(ok("WRITE_QUEUE", "16"));
-        assert!(!ok("WRITE_QUEUE", "0"));
     }
 
     #[test]

@@ -3,9 +3,11 @@
 mod error;
 mod schema;
 mod search;
+mod settings;
 mod store;
 mod writer;
 
 pub use error::OpenError;
 pub use schema::SCHEMA_VERSION;
+pub use settings::{SCHEMES, SettingsError};
 pub use store::{SqliteConfig, SqliteStore};

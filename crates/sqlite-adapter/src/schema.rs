@@ -77,9 +77,19 @@ const MIGRATIONS: &[&str] = &[
     ",
 ];
 
+/// The search index's table, as migration 2 first made it.
+const CREATE_SEARCH_TABLE: &str = "CREATE VIRTUAL TABLE IF NOT EXISTS messages_search USING fts5(
+        text_folded,
+        content = 'messages',
+        content_rowid = 'rowid',
+        tokenize = 'trigram case_sensitive 1'
+    )";
+
 /// Brings the search index in line with `enabled`. Switched on from off
-/// (or never built), it is emptied and its high-water mark reset, so the
-/// writer rebuilds it behind the inserts; switched off, it is emptied.
+/// (or never built), the table is made empty and its high-water mark reset,
+/// so the writer rebuilds it behind the inserts. Switched off, the table is
+/// dropped: an operator who turns it off to save disk gets no index at all
+/// (its pages go to the free list, reused by later inserts).
 pub(crate) fn sync_search_index(conn: &mut Connection, enabled: bool) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let state: Option<String> = tx
@@ -90,12 +100,25 @@ pub(crate) fn sync_search_index(conn: &mut Connection, enabled: bool) -> rusqlit
         )
         .optional()?;
     let want = if enabled { "on" } else { "off" };
-    if state.as_deref() != Some(want) {
+    if enabled {
+        if state.as_deref() != Some(want) {
+            tx.execute_batch(CREATE_SEARCH_TABLE)?;
+            tx.execute_batch(
+                "INSERT INTO messages_search (messages_search) VALUES ('delete-all');
+                 INSERT INTO settings (name, value) VALUES ('search_indexed_upto', '0')
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value;",
+            )?;
+        }
+    } else {
+        // Every open with the index off: migration 2 makes the table on a
+        // new file, and this drops it again.
         tx.execute_batch(
-            "INSERT INTO messages_search (messages_search) VALUES ('delete-all');
+            "DROP TABLE IF EXISTS messages_search;
              INSERT INTO settings (name, value) VALUES ('search_indexed_upto', '0')
                  ON CONFLICT (name) DO UPDATE SET value = excluded.value;",
         )?;
+    }
+    if state.as_deref() != Some(want) {
         tx.execute(
             "INSERT INTO settings (name, value) VALUES ('search_index', ?1)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",

@@ -134,6 +134,17 @@ fn start_up_fails_on_a_bad_database_url() {
         assert_ne!(code, 0, "{url}");
         assert!(output.contains("DATABASE_URL"), "{url}: {output}");
     }
+    // An unknown scheme names the variable and lists the supported schemes,
+    // on one line.
+    for url in ["mysql://localhost/x", "app.db"] {
+        let (code, output) = start_failure(Server::builder().env("DATABASE_URL", url));
+        assert_ne!(code, 0, "{url}");
+        let line = output
+            .lines()
+            .find(|l| l.contains("DATABASE_URL"))
+            .unwrap_or_else(|| panic!("{url}: {output}"));
+        assert!(line.contains("supported: sqlite://"), "{url}: {line}");
+    }
     // A path that cannot be a database: a folder.
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite:///{}", dir.path().display());

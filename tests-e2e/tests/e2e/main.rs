@@ -6,6 +6,7 @@ mod faults;
 mod lifecycle;
 mod observability;
 mod reliability;
+mod settings;
 
 use serde_json::{Value, json};
 
@@ -35,4 +36,19 @@ pub(crate) fn metric(text: &str, series: &str) -> Option<f64> {
         .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
+}
+
+/// Every stored `message_id`, walked page by page with the keyset cursor.
+pub(crate) fn stored_ids(client: testkit::Client) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut target = "/messages?limit=100".to_owned();
+    loop {
+        let r = client.get(&target).expect("page");
+        assert_eq!(r.status, 200, "{}", r.text());
+        all.extend(ids(&r.json()));
+        match r.header("x-next-cursor") {
+            Some(c) => target = format!("/messages?limit=100&cursor={c}"),
+            None => return all,
+        }
+    }
 }

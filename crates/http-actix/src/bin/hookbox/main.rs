@@ -1,23 +1,30 @@
 //! The `hookbox` binary: read the configuration, open the store, serve.
 //! `hookbox healthcheck` probes `/health/ready` for container health checks.
 
+mod wiring;
+
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use http_actix::{Application, Config, logging, metrics};
-use sqlite_adapter::{SqliteConfig, SqliteStore};
+use wiring::StoreSettings;
 
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
         return http_actix::startup::healthcheck();
     }
     http_actix::arenas::limit_malloc_arenas();
-    let config = match Config::from_env() {
+    // Read once, HTTP side then store side, before anything starts.
+    let env = |name: &str| std::env::var(name).ok();
+    let config = match Config::from_lookup(env) {
         Ok(config) => config,
         Err(e) => return fatal(&format!("invalid configuration: {e}")),
     };
+    let store = match StoreSettings::from_lookup(env) {
+        Ok(store) => store,
+        Err(e) => return fatal(&format!("invalid configuration: {e}")),
+    };
     let (logger, log_guard) = logging::stdout_logger(config.log_level);
-    let code = match serve(&config, &logger) {
+    let code = match serve(&config, &store, &logger) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             slog::error!(logger, "hookbox failed"; "error" => e.clone());
@@ -30,22 +37,16 @@ fn main() -> ExitCode {
     code
 }
 
-fn serve(config: &Config, logger: &slog::Logger) -> Result<(), String> {
+fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Result<(), String> {
     let metrics = metrics::install().map_err(|e| format!("cannot install metrics: {e}"))?;
-    let store =
-        SqliteStore::open(&SqliteConfig::new(&config.database_path)).map_err(|e| e.to_string())?;
-    let store = Arc::new(store);
+    // Opened here, outside the runtime: adapters may block while opening.
+    let store = settings.open()?;
     let app = actix_web::rt::System::new().block_on(async {
-        let app = Application::build(
-            config,
-            store.clone() as Arc<dyn domain::MessageStore>,
-            logger.clone(),
-            metrics,
-        )
-        .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+        let app = Application::build(config, store.clone(), logger.clone(), metrics)
+            .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         slog::info!(logger, "hookbox started";
             "host" => config.host.clone(), "port" => app.port(),
-            "database" => config.database_path.display().to_string(),
+            "database" => settings.describe(),
             "version" => env!("CARGO_PKG_VERSION"));
         app.run_until_stopped().await.map_err(|e| e.to_string())
     });

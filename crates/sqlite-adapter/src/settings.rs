@@ -1,0 +1,130 @@
+//! [`SqliteConfig::from_lookup`]: the adapter reads its own settings, so a
+//! binary that picks this store cannot forget to pass one on.
+
+use std::path::PathBuf;
+
+use crate::store::SqliteConfig;
+
+/// The URL schemes this adapter serves (`sqlite:///…`).
+pub const SCHEMES: &[&str] = &["sqlite"];
+
+/// Why the environment does not make a valid [`SqliteConfig`]. Each message
+/// is one line and names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// `DATABASE_URL` is not a `sqlite:///` URL with a file path.
+    #[error(
+        "DATABASE_URL must look like sqlite:////absolute/path.db or sqlite:///relative/path.db, got {0:?}"
+    )]
+    DatabaseUrl(String),
+    /// A variable does not parse.
+    #[error("{name} must be {expected}, got {value:?}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What it must be.
+        expected: &'static str,
+        /// What it is.
+        value: String,
+    },
+}
+
+impl SqliteConfig {
+    /// The settings for `database_url`, with the tunables read through
+    /// `lookup` (the environment, or a map in tests):
+    /// - `SEARCH_INDEX`: `on` (default) or `off`;
+    /// - `WRITE_QUEUE`: inserts that may wait for the writer (default 4096).
+    ///
+    /// `sqlite:////abs/path.db` is absolute, `sqlite:///rel/path.db`
+    /// relative to the working directory.
+    ///
+    /// # Errors
+    /// [`SettingsError`] naming the first variable that is invalid.
+    pub fn from_lookup(
+        database_url: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SettingsError> {
+        let path = database_url
+            .strip_prefix("sqlite:///")
+            .filter(|rest| !rest.is_empty() && !rest.ends_with('/') && !rest.contains('?'))
+            .map(PathBuf::from)
+            .ok_or_else(|| SettingsError::DatabaseUrl(database_url.to_owned()))?;
+        let mut config = Self::new(path);
+        if let Some(v) = lookup("SEARCH_INDEX") {
+            config.search_index = match v.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => return Err(invalid("SEARCH_INDEX", "on or off", v)),
+            };
+        }
+        if let Some(v) = lookup("WRITE_QUEUE") {
+            config.write_queue = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| invalid("WRITE_QUEUE", "a positive number of requests", v))?;
+        }
+        Ok(config)
+    }
+}
+
+fn invalid(name: &'static str, expected: &'static str, value: String) -> SettingsError {
+    SettingsError::Invalid {
+        name,
+        expected,
+        value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(url: &str, vars: &[(&str, &str)]) -> Result<SqliteConfig, SettingsError> {
+        let map: HashMap<&str, &str> = vars.iter().copied().collect();
+        SqliteConfig::from_lookup(url, |k| map.get(k).map(|v| (*v).to_owned()))
+    }
+
+    #[test]
+    fn database_urls() {
+        let cases = [
+            ("sqlite:////data/app.db", Some("/data/app.db")),
+            ("sqlite:///app.db", Some("app.db")),
+            ("sqlite:///data/sub/app.db", Some("data/sub/app.db")),
+            ("sqlite://app.db", None),
+            ("sqlite:///", None),
+            ("sqlite:////data/", None),
+            ("/data/app.db", None),
+            ("sqlite:///app.db?mode=ro", None),
+        ];
+        for (url, expected) in cases {
+            let got = config(url, &[]).map(|c| c.path);
+            match expected {
+                Some(p) => assert_eq!(got, Ok(PathBuf::from(p)), "{url}"),
+                None => assert_eq!(got, Err(SettingsError::DatabaseUrl(url.to_owned()))),
+            }
+        }
+    }
+
+    #[test]
+    fn tunables_reach_the_config() {
+        let url = "sqlite:///a.db";
+        let defaults = config(url, &[]).expect("valid");
+        assert!(defaults.search_index);
+        assert_eq!(defaults.write_queue, 4096);
+        let set = config(url, &[("SEARCH_INDEX", "OFF"), ("WRITE_QUEUE", "7")]).expect("valid");
+        assert!(!set.search_index);
+        assert_eq!(set.write_queue, 7);
+        for (name, bad) in [
+            ("SEARCH_INDEX", "maybe"),
+            ("WRITE_QUEUE", "0"),
+            ("WRITE_QUEUE", "-1"),
+        ] {
+            let e = config(url, &[(name, bad)]).expect_err(bad);
+            assert!(e.to_string().starts_with(name), "{e}");
+        }
+    }
+}
