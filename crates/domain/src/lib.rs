@@ -7,6 +7,9 @@ mod stats;
 mod store;
 mod timestamp;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
 pub use message::{
     Field, FieldError, MAX_MSISDN_DIGITS, MAX_TEXT_CHARS, Message, MessageId, MessageInput,
     MessageText, Msisdn, Problem, RawField, ValidationErrors,

@@ -185,6 +185,21 @@ fn bad_requests_never_reach_a_broken_store() {
     assert_eq!(c.get("/messages?limit=0").expect("get").status, 422);
 }
 
+/// The in-memory reference store is a working fake for the HTTP layer: the
+/// contract's rules show through the routes without a database.
+#[test]
+fn the_reference_store_serves_the_routes() {
+    let app = spawn(domain::testing::MemoryStore::new());
+    let c = app.client;
+    assert_eq!(c.signed_webhook(BODY).expect("post").status, 200);
+    assert_eq!(c.signed_webhook(BODY).expect("post").status, 200);
+    let page = c.get("/messages").expect("get").json();
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["data"][0]["message_id"], "m1");
+    assert_eq!(c.get("/stats").expect("get").json()["total_messages"], 1);
+    assert_eq!(c.get("/health/ready").expect("get").status, 200);
+}
+
 #[actix_web::test]
 async fn a_panicking_handler_becomes_a_500_json_and_a_log_line() {
     use actix_web::{App, test, web};

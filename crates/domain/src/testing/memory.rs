@@ -1,0 +1,126 @@
+//! [`MemoryStore`]: the port's rules over a `Vec`, for tests: the HTTP
+//! layer's fake, and the oracle real stores are compared with.
+
+use std::sync::Mutex;
+
+use crate::message::Message;
+use crate::query::{Cursor, MessageQuery, Page};
+use crate::stats::{SenderCount, Stats, TOP_SENDERS};
+use crate::store::{InsertOutcome, MessageStore, StoreError};
+
+/// Every message in memory, kept in the port's order. Not for production:
+/// each call copies or scans everything.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    /// Sorted by (instant, `message_id`).
+    messages: Mutex<Vec<Message>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn all(&self) -> Result<std::sync::MutexGuard<'_, Vec<Message>>, StoreError> {
+        self.messages
+            .lock()
+            .map_err(|_| StoreError::Internal("memory store lock poisoned".into()))
+    }
+}
+
+/// The port's order: instant, then `message_id` byte-wise.
+fn order_key(m: &Message) -> (String, &str) {
+    (m.ts().sort_key(), m.id().as_str())
+}
+
+/// Whether `m` passes `query`'s filters (not `after`, `offset`, `limit`).
+pub(crate) fn matches(query: &MessageQuery, m: &Message) -> bool {
+    query.from.as_ref().is_none_or(|f| m.from().as_str() == f)
+        && query
+            .since
+            .as_ref()
+            .is_none_or(|s| m.ts().sort_key() >= s.sort_key())
+        && query
+            .q
+            .as_ref()
+            .is_none_or(|q| m.text().is_some_and(|t| t.folded().contains(q.folded())))
+}
+
+fn is_after(cursor: &Cursor, m: &Message) -> bool {
+    (m.ts().sort_key(), m.id().as_str()) > (cursor.ts().sort_key(), cursor.id().as_str())
+}
+
+impl MessageStore for MemoryStore {
+    fn insert(&self, message: Message) -> Result<InsertOutcome, StoreError> {
+        let mut all = self.all()?;
+        if all.iter().any(|m| m.id() == message.id()) {
+            return Ok(InsertOutcome::Duplicate);
+        }
+        let key = order_key(&message);
+        let at = all.partition_point(|m| order_key(m) < key);
+        all.insert(at, message);
+        Ok(InsertOutcome::Created)
+    }
+
+    fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
+        let all = self.all()?;
+        let matching: Vec<&Message> = all.iter().filter(|m| matches(query, m)).collect();
+        let total = u64::try_from(matching.len()).unwrap_or(u64::MAX);
+        let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
+        let offset = usize::try_from(query.offset.get()).unwrap_or(usize::MAX);
+        let mut rest = matching
+            .into_iter()
+            .filter(|m| query.after.as_ref().is_none_or(|c| is_after(c, m)))
+            .skip(offset);
+        let messages: Vec<Message> = rest.by_ref().take(limit).cloned().collect();
+        let next = if rest.next().is_some() {
+            messages.last().map(Cursor::after)
+        } else {
+            None
+        };
+        Ok(Page {
+            messages,
+            total,
+            next,
+        })
+    }
+
+    fn stats(&self) -> Result<Stats, StoreError> {
+        let all = self.all()?;
+        let mut senders: Vec<SenderCount> = Vec::new();
+        for m in all.iter() {
+            match senders.iter_mut().find(|s| &s.from == m.from()) {
+                Some(s) => s.count += 1,
+                None => senders.push(SenderCount {
+                    from: m.from().clone(),
+                    count: 1,
+                }),
+            }
+        }
+        let senders_count = u64::try_from(senders.len()).unwrap_or(u64::MAX);
+        senders.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.from.as_str().cmp(b.from.as_str()))
+        });
+        senders.truncate(TOP_SENDERS);
+        Ok(Stats {
+            total_messages: u64::try_from(all.len()).unwrap_or(u64::MAX),
+            senders_count,
+            top_senders: senders,
+            first_message_ts: all.first().map(|m| m.ts().clone()),
+            last_message_ts: all.last().map(|m| m.ts().clone()),
+        })
+    }
+
+    fn check_ready(&self) -> Result<(), StoreError> {
+        self.all().map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod contract {
+    crate::message_store_contract!(super::MemoryStore::new);
+}
