@@ -12,6 +12,7 @@ pub mod observe;
 mod routes;
 pub mod startup;
 mod webhook_body;
+pub mod webhook_result;
 
 pub use config::{Config, ConfigError};
 pub use startup::Application;

@@ -21,16 +21,6 @@ pub const LATENCY_BUCKETS_MS: &[f64] = &[
     0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0,
 ];
 
-/// Every webhook `result` label value.
-pub const WEBHOOK_RESULTS: &[&str] = &[
-    "created",
-    "duplicate",
-    "invalid_signature",
-    "validation_error",
-    "payload_too_large",
-    "error",
-];
-
 /// Installs the global Prometheus recorder and returns the handle that
 /// renders it. Also starts a thread that drains histogram samples every few
 /// seconds, so memory stays flat between scrapes.
@@ -156,8 +146,8 @@ fn describe() {
     );
     metrics::describe_gauge!(BUILD_INFO, "Build information");
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
-    for result in WEBHOOK_RESULTS {
-        metrics::counter!(WEBHOOK_REQUESTS, "result" => *result).increment(0);
+    for result in crate::webhook_result::WebhookResult::ALL {
+        metrics::counter!(WEBHOOK_REQUESTS, "result" => result.as_str()).increment(0);
     }
 }
 

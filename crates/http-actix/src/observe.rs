@@ -19,6 +19,7 @@ use slog::{Level, Logger};
 
 use crate::error::{ApiError, describe};
 use crate::metrics::{HTTP_REQUESTS, REQUEST_LATENCY};
+use crate::webhook_result::WebhookResult;
 
 /// The request-id header, read and written.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -82,9 +83,8 @@ fn acceptable_request_id(value: &[u8]) -> bool {
 /// handler for the log line and the metrics.
 #[derive(Debug, Clone)]
 pub(crate) struct WebhookOutcome {
-    pub(crate) result: &'static str,
+    pub(crate) result: WebhookResult,
     pub(crate) message_id: Option<String>,
-    pub(crate) dup: bool,
 }
 
 /// The longest `message_id` logged in full; longer ones are cut.
@@ -105,8 +105,8 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-fn level_for(status: StatusCode, result: Option<&str>) -> Level {
-    if status.is_server_error() || result == Some("invalid_signature") {
+fn level_for(status: StatusCode, result: Option<WebhookResult>) -> Level {
+    if status.is_server_error() || result == Some(WebhookResult::InvalidSignature) {
         Level::Error
     } else if status.is_client_error() {
         Level::Warning
@@ -257,12 +257,7 @@ struct RequestLine<'a> {
 fn log_request(logger: &Logger, line: &RequestLine<'_>) {
     let result = line.outcome.map(|o| o.result);
     let level = level_for(line.status, result);
-    let msg = match result {
-        Some("invalid_signature") => "invalid signature",
-        Some("validation_error") => "webhook validation failed",
-        Some(_) => "webhook",
-        None => "request",
-    };
+    let msg = result.map_or("request", WebhookResult::log_message);
     let latency_ms = (line.latency_ms * 1000.0).round() / 1000.0;
     let logger = logger.new(slog::o!(
         "request_id" => line.request_id.to_owned(),
@@ -276,10 +271,10 @@ fn log_request(logger: &Logger, line: &RequestLine<'_>) {
         None => logger,
     };
     let logger = if line.pattern == WEBHOOK_PATH {
-        let dup = line.outcome.is_some_and(|o| o.dup);
+        let dup = result.is_some_and(WebhookResult::is_duplicate);
         let logger = logger.new(slog::o!("dup" => dup));
         let logger = match result {
-            Some(result) => logger.new(slog::o!("result" => result)),
+            Some(result) => logger.new(slog::o!("result" => result.as_str())),
             None => logger,
         };
         match line.outcome.and_then(|o| o.message_id.as_deref()) {
@@ -341,16 +336,20 @@ mod tests {
             (StatusCode::OK, None, Level::Info),
             (
                 StatusCode::UNAUTHORIZED,
-                Some("invalid_signature"),
+                Some(WebhookResult::InvalidSignature),
                 Level::Error,
             ),
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some("validation_error"),
+                Some(WebhookResult::ValidationError),
                 Level::Warning,
             ),
             (StatusCode::NOT_FOUND, None, Level::Warning),
-            (StatusCode::SERVICE_UNAVAILABLE, Some("error"), Level::Error),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(WebhookResult::Error),
+                Level::Error,
+            ),
         ];
         for (status, result, level) in cases {
             assert_eq!(level_for(status, result), level, "{status}");

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LINK};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use domain::{InsertOutcome, Message, MessageStore, SigningKeys, StoreError};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -17,6 +17,7 @@ use crate::messages_query;
 use crate::metrics::{WEBHOOK_REQUESTS, WEBHOOK_SIGNATURES};
 use crate::observe::WebhookOutcome;
 use crate::webhook_body::WebhookBody;
+use crate::webhook_result::WebhookResult;
 
 /// How long a client may take to send a webhook body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,79 +30,86 @@ pub(crate) struct AppState {
     pub(crate) metrics: PrometheusHandle,
 }
 
-fn record(req: &HttpRequest, result: &'static str, message_id: Option<&str>) {
-    metrics::counter!(WEBHOOK_REQUESTS, "result" => result).increment(1);
-    req.extensions_mut().insert(WebhookOutcome {
-        result,
-        message_id: message_id.map(str::to_owned),
-        dup: result == "duplicate",
-    });
+/// The route table: each path with the one method it serves (any other
+/// method is a 405 naming it). Unknown paths are the app's default service.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(only("/webhook", Method::POST, webhook))
+        .service(only("/messages", Method::GET, messages))
+        .service(only("/stats", Method::GET, stats))
+        .service(only("/health/live", Method::GET, live))
+        .service(only("/health/ready", Method::GET, ready))
+        .service(only("/metrics", Method::GET, metrics))
+        .service(only("/openapi.json", Method::GET, openapi));
+}
+
+/// `path`, served for `method` alone.
+fn only<F, Args>(path: &str, method: Method, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    let allow = if method == Method::POST {
+        "POST"
+    } else {
+        "GET"
+    };
+    web::resource(path)
+        .route(web::method(method).to(handler))
+        .default_service(method_not_allowed(allow))
 }
 
 /// `POST /webhook`: size, signature, content type, JSON, rules, store, in
-/// that order; each refusal stores nothing.
+/// that order; each refusal stores nothing. [`receive`] decides, and the one
+/// mapping below records the result for the metric and the log line.
 pub(crate) async fn webhook(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = match read_body(&req, payload, state.max_body_bytes).await {
-        Ok(body) => body,
-        Err(e) => {
-            let result = if matches!(e, ApiError::PayloadTooLarge) {
-                "payload_too_large"
-            } else {
-                "error"
-            };
-            record(&req, result, None);
-            return Err(e);
-        }
+    let mut message_id = None;
+    let received = receive(&req, payload, &state, &mut message_id).await;
+    let result = match &received {
+        Ok(InsertOutcome::Created) => WebhookResult::Created,
+        Ok(InsertOutcome::Duplicate) => WebhookResult::Duplicate,
+        Err(ApiError::InvalidSignature(_)) => WebhookResult::InvalidSignature,
+        Err(ApiError::Validation(_)) => WebhookResult::ValidationError,
+        Err(ApiError::PayloadTooLarge) => WebhookResult::PayloadTooLarge,
+        Err(_) => WebhookResult::Error,
     };
+    metrics::counter!(WEBHOOK_REQUESTS, "result" => result.as_str()).increment(1);
+    req.extensions_mut()
+        .insert(WebhookOutcome { result, message_id });
+    received.map(|_| HttpResponse::Ok().json(StatusDto { status: "ok" }))
+}
 
+/// The webhook's steps; `message_id` is set as soon as the body names one,
+/// so refusals after that point are logged with it.
+async fn receive(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+    message_id: &mut Option<String>,
+) -> Result<InsertOutcome, ApiError> {
+    let body = read_body(req, payload, state.max_body_bytes).await?;
     let signature = req.headers().get("x-signature").map(HeaderValue::as_bytes);
-    match state.keys.verify(&body, signature) {
-        Ok(slot) => metrics::counter!(WEBHOOK_SIGNATURES, "slot" => slot.as_str()).increment(1),
-        Err(e) => {
-            record(&req, "invalid_signature", None);
-            return Err(ApiError::InvalidSignature(e));
-        }
-    }
-
-    if let Some(detail) = unsupported_content_type(&req) {
-        record(&req, "validation_error", None);
+    let slot = state
+        .keys
+        .verify(&body, signature)
+        .map_err(ApiError::InvalidSignature)?;
+    metrics::counter!(WEBHOOK_SIGNATURES, "slot" => slot.as_str()).increment(1);
+    if let Some(detail) = unsupported_content_type(req) {
         return Err(ApiError::Validation(vec![detail]));
     }
-
-    let decoded = match WebhookBody::decode(&body) {
-        Ok(decoded) => decoded,
-        Err(details) => {
-            record(&req, "validation_error", None);
-            return Err(ApiError::Validation(details));
-        }
-    };
-    let message = match Message::parse(decoded.input()) {
-        Ok(message) => message,
-        Err(errors) => {
-            record(&req, "validation_error", decoded.message_id());
-            return Err(ApiError::Validation(crate::inputs::body_details(&errors)));
-        }
-    };
-
-    let id = message.id().as_str().to_owned();
+    let decoded = WebhookBody::decode(&body).map_err(ApiError::Validation)?;
+    *message_id = decoded.message_id().map(str::to_owned);
+    let message = Message::parse(decoded.input())
+        .map_err(|errors| ApiError::Validation(crate::inputs::body_details(&errors)))?;
+    *message_id = Some(message.id().as_str().to_owned());
     let store = Arc::clone(&state.store);
-    let outcome = web::block(move || store.insert(message))
-        .await
+    web::block(move || store.insert(message))
+        .await?
         .map_err(ApiError::from)
-        .and_then(|r| r.map_err(ApiError::from));
-    match outcome {
-        Ok(InsertOutcome::Created) => record(&req, "created", Some(&id)),
-        Ok(InsertOutcome::Duplicate) => record(&req, "duplicate", Some(&id)),
-        Err(e) => {
-            record(&req, "error", Some(&id));
-            return Err(e);
-        }
-    }
-    Ok(HttpResponse::Ok().json(StatusDto { status: "ok" }))
 }
 
 async fn read_body(
@@ -202,7 +210,8 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
         Ok(Err(StoreError::SchemaMismatch { .. })) => ("ok", "outdated"),
         Ok(Err(_)) | Err(_) => ("unavailable", "unknown"),
     };
-    // The secret is validated at start-up; a running server always has one.
+    // The secret is validated at start-up and read once; a running server
+    // always has one (the README says so).
     let checks = Checks {
         database,
         schema,

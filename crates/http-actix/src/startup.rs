@@ -62,41 +62,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(observer.clone())
                 .wrap(from_fn(observe))
-                .service(
-                    web::resource("/webhook")
-                        .route(web::post().to(routes::webhook))
-                        .default_service(routes::method_not_allowed("POST")),
-                )
-                .service(
-                    web::resource("/messages")
-                        .route(web::get().to(routes::messages))
-                        .default_service(routes::method_not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/stats")
-                        .route(web::get().to(routes::stats))
-                        .default_service(routes::method_not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/health/live")
-                        .route(web::get().to(routes::live))
-                        .default_service(routes::method_not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/health/ready")
-                        .route(web::get().to(routes::ready))
-                        .default_service(routes::method_not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/metrics")
-                        .route(web::get().to(routes::metrics))
-                        .default_service(routes::method_not_allowed("GET")),
-                )
-                .service(
-                    web::resource("/openapi.json")
-                        .route(web::get().to(routes::openapi))
-                        .default_service(routes::method_not_allowed("GET")),
-                )
+                .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod error;
+mod reads;
 mod schema;
 mod search;
 mod settings;

@@ -18,10 +18,30 @@ use rusqlite::vtab::array::Array;
 use rusqlite::{Connection, params_from_iter};
 
 use crate::error::store_error;
-use crate::schema::SEARCH_MARK;
-use crate::store::{
-    filters, push_after, read_page, sender_count, since_count, to_i64, total_count, where_sql,
+use crate::reads::{
+    filters, list_plain, push_after, read_page, sender_count, since_count, to_i64, total_count,
+    where_sql,
 };
+use crate::schema::SEARCH_MARK;
+
+/// The shortest needle the trigram index can answer.
+const MIN_INDEXED_NEEDLE: usize = 3;
+
+/// A page for `query`: through the search index when there is a `q` it can
+/// answer, otherwise from the table alone. The one place this is decided.
+pub(crate) fn list(
+    conn: &Connection,
+    query: &MessageQuery,
+    search_index: bool,
+    matches: &Mutex<MatchCache>,
+) -> Result<Page, StoreError> {
+    match &query.q {
+        Some(q) if search_index && q.folded().chars().count() >= MIN_INDEXED_NEEDLE => {
+            list_matching(conn, query, q.folded(), matches)
+        }
+        _ => list_plain(conn, query),
+    }
+}
 
 /// What reading one row by rowid costs, in index entries stepped through in
 /// order. Measured at a million rows: about 1.7 µs against 57 ns.
@@ -244,7 +264,7 @@ fn walk_range(
 
 /// `list` for a query whose `q` the index can answer (`needle` is its
 /// folded text).
-pub(crate) fn list_matching(
+fn list_matching(
     conn: &Connection,
     query: &MessageQuery,
     needle: &str,

@@ -4,16 +4,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use domain::{
-    Cursor, InsertOutcome, Message, MessageId, MessageQuery, MessageStore, MessageText, Msisdn,
-    Page, SenderCount, Stats, StoreError, TOP_SENDERS, Timestamp,
-};
+use domain::{InsertOutcome, Message, MessageQuery, MessageStore, Page, Stats, StoreError};
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::Connection;
 
 use crate::error::{OpenError, pool_error, store_error};
+use crate::reads;
 use crate::schema::{self, Migration, SCHEMA_VERSION, SEARCH_MARK};
 use crate::search;
 use crate::writer::Writer;
@@ -82,12 +79,17 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 const RESTART_AFTER_FRAMES: i64 = 8192;
 
 impl Checkpointer {
-    fn start(path: &Path, busy_timeout: Duration) -> rusqlite::Result<Self> {
-        let conn = Connection::open(path)?;
-        schema::configure(&conn, busy_timeout)?;
+    fn start(path: &Path, busy_timeout: Duration) -> Result<Self, OpenError> {
+        let open_err = |source| OpenError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(open_err)?;
+        schema::configure(&conn, busy_timeout).map_err(open_err)?;
         // A RESTART waits for readers this long at most, holding up the
         // writer meanwhile: keep it short and try again next tick.
-        conn.busy_timeout(Duration::from_millis(50))?;
+        conn.busy_timeout(Duration::from_millis(50))
+            .map_err(open_err)?;
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("hookbox-checkpoint".into())
@@ -108,12 +110,7 @@ impl Checkpointer {
                     }
                 }
             })
-            .map_err(|e| {
-                rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                    Some(format!("cannot start the checkpoint thread: {e}")),
-                )
-            })?;
+            .map_err(OpenError::Thread)?;
         Ok(Self {
             stop: Some(stop),
             thread: Some(thread),
@@ -192,7 +189,7 @@ impl SqliteStore {
                 path: path.clone(),
                 source,
             })?;
-        let checkpointer = Checkpointer::start(&path, config.busy_timeout).map_err(open_err)?;
+        let checkpointer = Checkpointer::start(&path, config.busy_timeout)?;
         let writer = Writer::start(
             conn,
             config.write_queue,
@@ -287,7 +284,7 @@ impl MessageStore for SqliteStore {
         let mut conn = self.reader()?;
         // One read transaction: `total` and the page see the same snapshot.
         let tx = conn.transaction().map_err(store_error)?;
-        let result = list_in(&tx, query, self.search_index, &self.matches);
+        let result = search::list(&tx, query, self.search_index, &self.matches);
         drop(tx);
         result
     }
@@ -295,7 +292,7 @@ impl MessageStore for SqliteStore {
     fn stats(&self) -> Result<Stats, StoreError> {
         let mut conn = self.reader()?;
         let tx = conn.transaction().map_err(store_error)?;
-        let result = stats_in(&tx);
+        let result = reads::stats_in(&tx);
         drop(tx);
         result
     }
@@ -320,325 +317,4 @@ impl MessageStore for SqliteStore {
         }
         Ok(())
     }
-}
-
-/// The shortest needle the trigram index can answer.
-const MIN_INDEXED_NEEDLE: usize = 3;
-
-/// The WHERE clause for `query`'s filters, and its parameters; `q` as a
-/// plain substring scan (the index's path is in `search.rs`).
-pub(crate) fn filters(query: &MessageQuery) -> (Vec<&'static str>, Vec<Value>) {
-    let mut clauses = Vec::new();
-    let mut params = Vec::new();
-    if let Some(from) = &query.from {
-        clauses.push("from_msisdn = ?");
-        params.push(Value::Text(from.clone()));
-    }
-    if let Some(since) = &query.since {
-        clauses.push("ts_key >= ?");
-        params.push(Value::Text(since.sort_key()));
-    }
-    if let Some(q) = &query.q {
-        // instr() is a plain substring test: `%` and `_` stay literal.
-        clauses.push("instr(text_folded, ?) > 0");
-        params.push(Value::Text(q.folded().to_owned()));
-    }
-    (clauses, params)
-}
-
-pub(crate) fn where_sql(clauses: &[&str]) -> String {
-    if clauses.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", clauses.join(" AND "))
-    }
-}
-
-pub(crate) fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-/// All messages, from the kept counter.
-pub(crate) fn total_count(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT messages FROM totals WHERE id = 1")?
-        .query_row([], |r| r.get(0))
-}
-
-/// Messages from `from`, from the kept per-sender counter.
-pub(crate) fn sender_count(conn: &Connection, from: &str) -> rusqlite::Result<i64> {
-    Ok(conn
-        .prepare_cached("SELECT message_count FROM senders WHERE from_msisdn = ?")?
-        .query_row([from], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0))
-}
-
-/// Adds the keyset condition "after this cursor" to a WHERE clause.
-pub(crate) fn push_after(
-    cursor: &Cursor,
-    clauses: &mut Vec<&'static str>,
-    params: &mut Vec<Value>,
-) {
-    clauses.push("(ts_key, message_id) > (?, ?)");
-    params.push(Value::Text(cursor.ts().sort_key()));
-    params.push(Value::Text(cursor.id().as_str().to_owned()));
-}
-
-/// `total` for the filters: kept counters answer the common shapes (no
-/// filter, sender only) without counting rows.
-fn count(
-    conn: &Connection,
-    query: &MessageQuery,
-    clauses: &[&str],
-    params: &[Value],
-) -> rusqlite::Result<i64> {
-    match (&query.from, &query.since, &query.q) {
-        (None, None, None) => total_count(conn),
-        (None, Some(since), None) => since_count(conn, &since.sort_key()),
-        (Some(from), None, None) => sender_count(conn, from),
-        _ => conn
-            .prepare_cached(&format!(
-                "SELECT COUNT(*) FROM messages{}",
-                where_sql(clauses)
-            ))?
-            .query_row(params_from_iter(params.iter()), |r| r.get(0)),
-    }
-}
-
-/// The first eight digits of a sort key are its UTC day (`YYYYMMDD`).
-fn day_of(key: &str) -> &str {
-    key.get(..8).unwrap_or(key)
-}
-
-/// The sort key at which the day after `day` starts: any key of a later day
-/// compares greater, since keys are fixed-width digits.
-fn next_day_start(day: &str) -> String {
-    format!("{day}~")
-}
-
-/// Messages at or after `since_key`: the rest of its day counted in the
-/// index, later days summed from `day_counts`.
-pub(crate) fn since_count(conn: &Connection, since_key: &str) -> rusqlite::Result<i64> {
-    let day = day_of(since_key);
-    let partial: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
-        .query_row(params![since_key, next_day_start(day)], |r| r.get(0))?;
-    let later: i64 = conn
-        .prepare_cached("SELECT COALESCE(SUM(message_count), 0) FROM day_counts WHERE day > ?1")?
-        .query_row([day], |r| r.get(0))?;
-    Ok(partial + later)
-}
-
-/// For a deep `offset` with no filter but `since`: a sort key to start
-/// from and the (at most one day's worth of) rows to skip after it, found
-/// by summing whole days in `day_counts` instead of stepping through rows.
-fn seek(
-    conn: &Connection,
-    since_key: Option<&str>,
-    offset: u64,
-) -> rusqlite::Result<(String, u64)> {
-    let mut skip = offset;
-    let mut from_day = String::new();
-    if let Some(key) = since_key {
-        let day = day_of(key);
-        let partial: i64 = conn
-            .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
-            .query_row(params![key, next_day_start(day)], |r| r.get(0))?;
-        let partial = u64::try_from(partial).unwrap_or(0);
-        if skip < partial {
-            return Ok((key.to_owned(), skip));
-        }
-        skip -= partial;
-        from_day = day.to_owned();
-    }
-    let mut days = conn
-        .prepare_cached("SELECT day, message_count FROM day_counts WHERE day > ?1 ORDER BY day")?;
-    let mut rows = days.query([&from_day])?;
-    while let Some(row) = rows.next()? {
-        let (day, n): (String, i64) = (row.get(0)?, row.get(1)?);
-        let n = u64::try_from(n).unwrap_or(0);
-        if skip < n {
-            return Ok((day, skip));
-        }
-        skip -= n;
-    }
-    // Past the end: a key after every day, nothing to skip.
-    Ok(("~".to_owned(), 0))
-}
-
-fn list_in(
-    conn: &Connection,
-    query: &MessageQuery,
-    search_index: bool,
-    matches: &std::sync::Mutex<search::MatchCache>,
-) -> Result<Page, StoreError> {
-    if let Some(q) = &query.q
-        && search_index
-        && q.folded().chars().count() >= MIN_INDEXED_NEEDLE
-    {
-        return search::list_matching(conn, query, q.folded(), matches);
-    }
-    let (mut clauses, mut params) = filters(query);
-    let total = count(conn, query, &clauses, &params).map_err(store_error)?;
-
-    if let Some(after) = &query.after {
-        push_after(after, &mut clauses, &mut params);
-    }
-    let limit = query.limit.get();
-    let offset = query.offset.get();
-    let page_sql = if offset == 0 {
-        format!(
-            "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
-             ORDER BY ts_key, message_id LIMIT ?",
-            where_sql(&clauses)
-        )
-    } else if query.from.is_none() && query.q.is_none() && query.after.is_none() {
-        // Unfiltered (or `since` only): whole days are skipped by their
-        // counts, then at most a day's rows in the ordering index.
-        let (start_key, skip) = seek(
-            conn,
-            query.since.as_ref().map(Timestamp::sort_key).as_deref(),
-            offset,
-        )
-        .map_err(store_error)?;
-        clauses.push(
-            "(ts_key, message_id) >= (SELECT ts_key, message_id FROM messages \
-             WHERE ts_key >= ? ORDER BY ts_key, message_id LIMIT 1 OFFSET ?)",
-        );
-        params.push(Value::Text(start_key));
-        params.push(Value::Integer(to_i64(skip)));
-        format!(
-            "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
-             ORDER BY ts_key, message_id LIMIT ?",
-            where_sql(&clauses)
-        )
-    } else {
-        // Skip through the (covering) ordering index to the first row of the
-        // page, then read only the page's rows, instead of OFFSET stepping
-        // through table rows. Parameters in text order: the outer filters,
-        // the inner filters, the offset (then the limit, below).
-        let inner = format!(
-            "SELECT ts_key, message_id FROM messages{} \
-             ORDER BY ts_key, message_id LIMIT 1 OFFSET ?",
-            where_sql(&clauses)
-        );
-        let start = format!("(ts_key, message_id) >= ({inner})");
-        let mut outer = clauses.clone();
-        outer.push(&start);
-        let sql = format!(
-            "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
-             ORDER BY ts_key, message_id LIMIT ?",
-            where_sql(&outer)
-        );
-        params.extend(params.clone());
-        params.push(Value::Integer(to_i64(offset)));
-        sql
-    };
-    // One row more than asked says whether a next page exists.
-    params.push(Value::Integer(i64::from(limit) + 1));
-    read_page(
-        conn,
-        &page_sql,
-        params_from_iter(params.iter()),
-        limit,
-        u64::try_from(total).unwrap_or(0),
-    )
-}
-
-/// Runs a page query asking for `limit + 1` rows: the extra row only says
-/// whether a next page exists.
-pub(crate) fn read_page<P: rusqlite::Params>(
-    conn: &Connection,
-    sql: &str,
-    params: P,
-    limit: u32,
-    total: u64,
-) -> Result<Page, StoreError> {
-    let mut stmt = conn.prepare_cached(sql).map_err(store_error)?;
-    let mut rows = stmt.query(params).map_err(store_error)?;
-    let mut messages = Vec::with_capacity(usize::try_from(limit).unwrap_or(0));
-    let mut more = false;
-    while let Some(row) = rows.next().map_err(store_error)? {
-        if messages.len() == usize::try_from(limit).unwrap_or(usize::MAX) {
-            more = true;
-            break;
-        }
-        messages.push(message_from_row(row)?);
-    }
-    let next = if more {
-        messages.last().map(Cursor::after)
-    } else {
-        None
-    };
-    Ok(Page {
-        messages,
-        total,
-        next,
-    })
-}
-
-/// Rebuilds a message from its row through the domain's constructors, so
-/// a corrupted row is an error rather than an invalid `Message`.
-fn message_from_row(row: &Row<'_>) -> Result<Message, StoreError> {
-    let get = |i| row.get::<_, String>(i).map_err(store_error);
-    let text: Option<String> = row.get(4).map_err(store_error)?;
-    let corrupt =
-        |what: &str| StoreError::Internal(format!("stored row has an invalid {what}").into());
-    Ok(Message::new(
-        MessageId::new(get(0)?).map_err(|_| corrupt("message_id"))?,
-        Msisdn::new(get(1)?).map_err(|_| corrupt("from"))?,
-        Msisdn::new(get(2)?).map_err(|_| corrupt("to"))?,
-        Timestamp::parse(&get(3)?).map_err(|_| corrupt("ts"))?,
-        text.map(MessageText::new)
-            .transpose()
-            .map_err(|_| corrupt("text"))?,
-    ))
-}
-
-fn stats_in(conn: &Connection) -> Result<Stats, StoreError> {
-    let (total, senders): (i64, i64) = conn
-        .prepare_cached("SELECT messages, senders FROM totals WHERE id = 1")
-        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
-        .map_err(store_error)?;
-    let mut top = conn
-        .prepare_cached(
-            "SELECT from_msisdn, message_count FROM senders \
-             ORDER BY message_count DESC, from_msisdn ASC LIMIT ?",
-        )
-        .map_err(store_error)?;
-    let top_senders = top
-        .query_map([i64::try_from(TOP_SENDERS).unwrap_or(10)], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })
-        .map_err(store_error)?
-        .map(|row| {
-            let (from, count) = row.map_err(store_error)?;
-            Ok(SenderCount {
-                from: Msisdn::new(from).map_err(|_| {
-                    StoreError::Internal("stored sender is not a valid number".into())
-                })?,
-                count: u64::try_from(count).unwrap_or(0),
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    let edge = |sql: &str| -> Result<Option<Timestamp>, StoreError> {
-        let ts: Option<String> = conn
-            .prepare_cached(sql)
-            .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
-            .map_err(store_error)?;
-        ts.map(|t| Timestamp::parse(&t))
-            .transpose()
-            .map_err(|_| StoreError::Internal("stored ts is invalid".into()))
-    };
-    Ok(Stats {
-        total_messages: u64::try_from(total).unwrap_or(0),
-        senders_count: u64::try_from(senders).unwrap_or(0),
-        top_senders,
-        first_message_ts: edge(
-            "SELECT ts FROM messages ORDER BY ts_key ASC, message_id ASC LIMIT 1",
-        )?,
-        last_message_ts: edge(
-            "SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1",
-        )?,
-    })
 }
