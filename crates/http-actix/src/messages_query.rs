@@ -63,11 +63,15 @@ pub(crate) fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>
     if let Some(v) = raw.since {
         match Timestamp::parse(&v) {
             Ok(ts) => query.since = Some(ts),
-            Err(e) => errors.push(ErrorDetail::new(
-                &["query", "since"],
-                format!("Value error, timestamp {e}"),
-                "value_error",
-            )),
+            Err(e) => {
+                // The same problem, wording and code as a body's `ts`.
+                let problem = domain::Problem::Timestamp(e);
+                errors.push(ErrorDetail::new(
+                    &["query", "since"],
+                    problem.to_string(),
+                    problem.code(),
+                ));
+            }
         }
     }
     query.q = raw.q.as_deref().and_then(SearchText::new);
