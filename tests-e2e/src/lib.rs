@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod client;
+pub mod postgres;
 mod server;
 
 pub use client::{Client, Connection, Response, read_response, request_bytes};

@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+mod reads;
+mod schema;
+mod settings;
+mod store;
+mod tls;
+mod writer;
+
+pub use error::OpenError;
+pub use schema::{Migration, SCHEMA_VERSION, SearchIndex};
+pub use settings::{PostgresConfig, SCHEMES, SettingsError, SslMode};
+pub use store::PostgresStore;
+pub use tls::TlsError;

@@ -1,0 +1,298 @@
+//! Listing and stats: filters as SQL, the kept counters for the common
+//! totals, keyset and offset pages, and row mapping through `domain`'s
+//! constructors (a corrupted row is an error, never an invalid `Message`).
+
+use domain::{
+    Cursor, Message, MessageId, MessageQuery, MessageText, Msisdn, Page, SenderCount, Stats,
+    StoreError, TOP_SENDERS, Timestamp,
+};
+use postgres::types::ToSql;
+use postgres::{Row, Transaction};
+
+use crate::error::store_error;
+
+/// SQL text with numbered parameters, built clause by clause.
+#[derive(Default)]
+struct Sql {
+    clauses: Vec<String>,
+    params: Vec<Box<dyn ToSql + Sync>>,
+}
+
+impl Sql {
+    /// Adds `value` as the next parameter and returns its placeholder.
+    fn bind(&mut self, value: impl ToSql + Sync + 'static) -> String {
+        self.params.push(Box::new(value));
+        format!("${}", self.params.len())
+    }
+
+    fn filter(&mut self, clause: String) {
+        self.clauses.push(clause);
+    }
+
+    fn where_sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect()
+    }
+}
+
+/// `q` as a `LIKE` pattern: `%`, `_` and the escape itself made literal.
+fn like_pattern(folded: &str) -> String {
+    let mut pattern = String::with_capacity(folded.len() + 2);
+    pattern.push('%');
+    for c in folded.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+fn filters(query: &MessageQuery) -> Sql {
+    let mut sql = Sql::default();
+    if let Some(from) = &query.from {
+        let p = sql.bind(from.clone());
+        sql.filter(format!("from_msisdn = {p}"));
+    }
+    if let Some(since) = &query.since {
+        let p = sql.bind(since.sort_key());
+        sql.filter(format!("ts_key >= {p}"));
+    }
+    if let Some(q) = &query.q {
+        // LIKE, not strpos(): the trigram index serves LIKE.
+        let p = sql.bind(like_pattern(q.folded()));
+        sql.filter(format!("text_folded LIKE {p} ESCAPE '\\'"));
+    }
+    sql
+}
+
+const COLUMNS: &str = "message_id, from_msisdn, to_msisdn, ts, text";
+
+/// The first eight digits of a sort key are its UTC day (`YYYYMMDD`).
+fn day_of(key: &str) -> &str {
+    key.get(..8).unwrap_or(key)
+}
+
+/// Messages at or after `since_key`: the rest of its day counted in the
+/// index, later days summed from `day_counts`.
+fn since_count(tx: &mut Transaction<'_>, since_key: &str) -> Result<i64, postgres::Error> {
+    let day = day_of(since_key);
+    let partial: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
+            &[&since_key, &format!("{day}~")],
+        )?
+        .get(0);
+    let later: i64 = tx
+        .query_one(
+            "SELECT COALESCE(SUM(message_count), 0)::int8 FROM day_counts WHERE day > $1",
+            &[&day],
+        )?
+        .get(0);
+    Ok(partial + later)
+}
+
+fn total_count(tx: &mut Transaction<'_>) -> Result<i64, postgres::Error> {
+    Ok(tx
+        .query_one("SELECT COALESCE(SUM(messages), 0)::int8 FROM totals", &[])?
+        .get(0))
+}
+
+fn count(
+    tx: &mut Transaction<'_>,
+    query: &MessageQuery,
+    sql: &Sql,
+) -> Result<i64, postgres::Error> {
+    match (&query.from, &query.since, &query.q) {
+        (None, None, None) => total_count(tx),
+        (None, Some(since), None) => since_count(tx, &since.sort_key()),
+        (Some(from), None, None) => Ok(tx
+            .query_opt(
+                "SELECT message_count FROM senders WHERE from_msisdn = $1",
+                &[from],
+            )?
+            .map_or(0, |r| r.get(0))),
+        _ => Ok(tx
+            .query_one(
+                &format!("SELECT count(*) FROM messages{}", sql.where_sql()),
+                &sql.params(),
+            )?
+            .get(0)),
+    }
+}
+
+/// For a deep `offset` with no filter but `since`: a sort key to start from
+/// and the (at most one day's worth of) rows to skip after it, found by
+/// summing whole days instead of stepping through rows.
+fn seek(
+    tx: &mut Transaction<'_>,
+    since_key: Option<&str>,
+    offset: i64,
+) -> Result<(String, i64), postgres::Error> {
+    let mut skip = offset;
+    let mut from_day = String::new();
+    if let Some(key) = since_key {
+        let day = day_of(key);
+        let partial: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
+                &[&key, &format!("{day}~")],
+            )?
+            .get(0);
+        if skip < partial {
+            return Ok((key.to_owned(), skip));
+        }
+        skip -= partial;
+        from_day = day.to_owned();
+    }
+    let days = tx.query(
+        "SELECT day, SUM(message_count)::int8 FROM day_counts WHERE day > $1 GROUP BY day ORDER BY day",
+        &[&from_day],
+    )?;
+    for row in days {
+        let (day, n): (String, i64) = (row.get(0), row.get(1));
+        if skip < n {
+            return Ok((day, skip));
+        }
+        skip -= n;
+    }
+    Ok(("~".to_owned(), 0))
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// One page and its exact total, in the caller's (repeatable-read)
+/// transaction, so both see one snapshot.
+pub(crate) fn list(tx: &mut Transaction<'_>, query: &MessageQuery) -> Result<Page, StoreError> {
+    let mut sql = filters(query);
+    let total = count(tx, query, &sql).map_err(store_error)?;
+    if let Some(after) = &query.after {
+        let k = sql.bind(after.ts().sort_key());
+        let i = sql.bind(after.id().as_str().to_owned());
+        sql.filter(format!("(ts_key, message_id) > ({k}, {i})"));
+    }
+    let offset = to_i64(query.offset.get());
+    let limit = i64::from(query.limit.get());
+    let mut offset_clause = String::new();
+    if offset > 0 && query.from.is_none() && query.q.is_none() && query.after.is_none() {
+        // Unfiltered (or `since` only): whole days are skipped by their
+        // counts, then at most a day's rows in the ordering index.
+        let since_key = query.since.as_ref().map(Timestamp::sort_key);
+        let (start, skip) = seek(tx, since_key.as_deref(), offset).map_err(store_error)?;
+        let s = sql.bind(start);
+        let o = sql.bind(skip);
+        sql.filter(format!(
+            "(ts_key, message_id) >= (SELECT ts_key, message_id FROM messages \
+             WHERE ts_key >= {s} ORDER BY ts_key, message_id OFFSET {o} LIMIT 1)"
+        ));
+    } else if offset > 0 {
+        offset_clause = format!(" OFFSET {}", sql.bind(offset));
+    }
+    // One row more than asked says whether a next page exists.
+    let l = sql.bind(limit + 1);
+    let page_sql = format!(
+        "SELECT {COLUMNS} FROM messages{} ORDER BY ts_key, message_id{offset_clause} LIMIT {l}",
+        sql.where_sql()
+    );
+    let rows = tx.query(&page_sql, &sql.params()).map_err(store_error)?;
+    let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > wanted;
+    let messages = rows
+        .iter()
+        .take(wanted)
+        .map(message_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if more {
+        messages.last().map(Cursor::after)
+    } else {
+        None
+    };
+    Ok(Page {
+        messages,
+        total: u64::try_from(total).unwrap_or(0),
+        next,
+    })
+}
+
+fn message_from_row(row: &Row) -> Result<Message, StoreError> {
+    let corrupt =
+        |what: &str| StoreError::Internal(format!("stored row has an invalid {what}").into());
+    let text: Option<String> = row.try_get(4).map_err(store_error)?;
+    let get = |i: usize| row.try_get::<_, String>(i).map_err(store_error);
+    Ok(Message::new(
+        MessageId::new(get(0)?).map_err(|_| corrupt("message_id"))?,
+        Msisdn::new(get(1)?).map_err(|_| corrupt("from"))?,
+        Msisdn::new(get(2)?).map_err(|_| corrupt("to"))?,
+        Timestamp::parse(&get(3)?).map_err(|_| corrupt("ts"))?,
+        text.map(MessageText::new)
+            .transpose()
+            .map_err(|_| corrupt("text"))?,
+    ))
+}
+
+/// `/stats` from the counters and the ordering index.
+pub(crate) fn stats(tx: &mut Transaction<'_>) -> Result<Stats, StoreError> {
+    let total = total_count(tx).map_err(store_error)?;
+    let senders: i64 = tx
+        .query_one("SELECT count(*) FROM senders", &[])
+        .map_err(store_error)?
+        .get(0);
+    let top_senders = tx
+        .query(
+            "SELECT from_msisdn, message_count FROM senders \
+             ORDER BY message_count DESC, from_msisdn ASC LIMIT $1",
+            &[&i64::try_from(TOP_SENDERS).unwrap_or(10)],
+        )
+        .map_err(store_error)?
+        .iter()
+        .map(|r| {
+            Ok(SenderCount {
+                from: Msisdn::new(r.get::<_, String>(0)).map_err(|_| {
+                    StoreError::Internal("stored sender is not a valid number".into())
+                })?,
+                count: u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut edge = |sql: &str| -> Result<Option<Timestamp>, StoreError> {
+        let row = tx.query_opt(sql, &[]).map_err(store_error)?;
+        row.map(|r| Timestamp::parse(&r.get::<_, String>(0)))
+            .transpose()
+            .map_err(|_| StoreError::Internal("stored ts is invalid".into()))
+    };
+    let first = edge("SELECT ts FROM messages ORDER BY ts_key ASC, message_id ASC LIMIT 1")?;
+    let last = edge("SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1")?;
+    Ok(Stats {
+        total_messages: u64::try_from(total).unwrap_or(0),
+        senders_count: u64::try_from(senders).unwrap_or(0),
+        top_senders,
+        first_message_ts: first,
+        last_message_ts: last,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_are_literal() {
+        assert_eq!(like_pattern("100%"), "%100\\%%");
+        assert_eq!(like_pattern("a_b"), "%a\\_b%");
+        assert_eq!(like_pattern("c:\\x"), "%c:\\\\x%");
+        assert_eq!(like_pattern("école"), "%école%");
+    }
+}

@@ -1,0 +1,198 @@
+//! The schema, versioned in `hookbox_schema` and migrated at start-up under
+//! a row lock (`SELECT … FOR UPDATE`), so that of several replicas starting
+//! at once exactly one migrates and the others wait, then find it done.
+//! Row locks, not advisory locks: distributed engines lack the latter.
+//!
+//! Portable on purpose: no triggers, B-tree indexes, ids and times made by
+//! the application, `ON CONFLICT … DO NOTHING`. Text keys use the `"C"`
+//! collation, so `message_id` and the sort key order byte-wise, as SQLite
+//! and `domain` do.
+
+use postgres::Client;
+use postgres::error::SqlState;
+
+/// The schema version this build expects.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Counter rows per table that batches spread over (see `writer.rs`): each
+/// writer picks one at start, so replicas do not queue on one hot row.
+pub(crate) const COUNTER_SHARDS: i32 = 16;
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: messages, sorted by `ts_key` (the instant to the nanosecond, as
+    // fixed-width digits: `timestamptz` keeps only microseconds), and the
+    // counters `/stats`, totals and deep offsets read instead of counting.
+    r#"
+    CREATE TABLE messages (
+        message_id  TEXT COLLATE "C" PRIMARY KEY,
+        from_msisdn TEXT COLLATE "C" NOT NULL,
+        to_msisdn   TEXT NOT NULL,
+        ts          TEXT NOT NULL,
+        ts_key      TEXT COLLATE "C" NOT NULL,
+        text        TEXT,
+        text_folded TEXT,
+        received_at BIGINT NOT NULL
+    );
+    CREATE INDEX messages_by_ts ON messages (ts_key, message_id);
+    CREATE INDEX messages_by_sender ON messages (from_msisdn, ts_key, message_id);
+    CREATE TABLE senders (
+        from_msisdn   TEXT COLLATE "C" PRIMARY KEY,
+        message_count BIGINT NOT NULL
+    );
+    CREATE TABLE day_counts (
+        day           TEXT COLLATE "C" NOT NULL,
+        shard         INT NOT NULL,
+        message_count BIGINT NOT NULL,
+        PRIMARY KEY (day, shard)
+    );
+    CREATE TABLE totals (
+        shard    INT PRIMARY KEY,
+        messages BIGINT NOT NULL
+    );
+    INSERT INTO totals (shard, messages) SELECT s, 0 FROM generate_series(0, 15) AS s;
+    "#,
+];
+
+/// What [`migrate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migration {
+    /// The schema is at [`SCHEMA_VERSION`]; `from` is the version found
+    /// (equal to it when there was nothing to do).
+    Done {
+        /// The version before.
+        from: i32,
+    },
+    /// The database is at a newer version than this build knows.
+    TooNew {
+        /// The version found.
+        found: i32,
+    },
+}
+
+/// Applies the pending migrations in one transaction holding the version
+/// row's lock.
+///
+/// # Errors
+/// The version being applied and the client's error.
+pub(crate) fn migrate(client: &mut Client) -> Result<Migration, (i32, postgres::Error)> {
+    // The version table itself: replicas racing to create it may see a
+    // duplicate-type error from the catalog; the winner's table is as good.
+    let mut attempt = 0;
+    loop {
+        let made = client.batch_execute(
+            "CREATE TABLE IF NOT EXISTS hookbox_schema (id INT PRIMARY KEY, version INT NOT NULL);
+             INSERT INTO hookbox_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;",
+        );
+        match made {
+            Ok(()) => break,
+            Err(e)
+                if attempt < 10
+                    && (e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+                        || e.code() == Some(&SqlState::DUPLICATE_TABLE)) =>
+            {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err((0, e)),
+        }
+    }
+    let mut tx = client.transaction().map_err(|e| (0, e))?;
+    let found: i32 = tx
+        .query_one(
+            "SELECT version FROM hookbox_schema WHERE id = 1 FOR UPDATE",
+            &[],
+        )
+        .map_err(|e| (0, e))?
+        .get(0);
+    if found > SCHEMA_VERSION {
+        return Ok(Migration::TooNew { found });
+    }
+    for version in (found + 1)..=SCHEMA_VERSION {
+        let sql = usize::try_from(version - 1)
+            .ok()
+            .and_then(|i| MIGRATIONS.get(i))
+            .copied()
+            .unwrap_or_default();
+        tx.batch_execute(sql).map_err(|e| (version, e))?;
+    }
+    tx.execute(
+        "UPDATE hookbox_schema SET version = $1 WHERE id = 1",
+        &[&SCHEMA_VERSION],
+    )
+    .map_err(|e| (SCHEMA_VERSION, e))?;
+    tx.commit().map_err(|e| (SCHEMA_VERSION, e))?;
+    Ok(Migration::Done { from: found })
+}
+
+/// Where the optional trigram index stands after [`sync_search_index`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchIndex {
+    /// `SEARCH_INDEX=off`: no index; `q` scans.
+    Off,
+    /// The `pg_trgm` GIN index over the folded text exists.
+    On,
+    /// Asked for, but `pg_trgm` cannot be had here; `q` scans.
+    Unavailable(String),
+}
+
+/// Makes or drops the trigram index as `enabled` says, under the version
+/// row's lock (one replica at a time). The extension may be refused
+/// (managed services, restricted roles): then `q` scans, and the caller
+/// warns once.
+///
+/// # Errors
+/// The client's error for anything but a refused extension.
+pub(crate) fn sync_search_index(
+    client: &mut Client,
+    enabled: bool,
+) -> Result<SearchIndex, postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.query_one(
+        "SELECT version FROM hookbox_schema WHERE id = 1 FOR UPDATE",
+        &[],
+    )?;
+    if !enabled {
+        tx.batch_execute("DROP INDEX IF EXISTS messages_text_trgm")?;
+        tx.commit()?;
+        return Ok(SearchIndex::Off);
+    }
+    let installed = {
+        let mut sp = tx.transaction()?;
+        match sp.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_trgm") {
+            Ok(()) => {
+                sp.commit()?;
+                None
+            }
+            Err(e) => {
+                sp.rollback()?;
+                Some(e)
+            }
+        }
+    };
+    if let Some(refused) = installed {
+        // Installed by someone else, perhaps: then it can still be used.
+        let present = tx
+            .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'", &[])?
+            .is_some();
+        if !present {
+            tx.commit()?;
+            let reason = refused
+                .as_db_error()
+                .map_or_else(|| refused.to_string(), |d| d.message().to_owned());
+            return Ok(SearchIndex::Unavailable(reason));
+        }
+    }
+    tx.batch_execute(
+        "CREATE INDEX IF NOT EXISTS messages_text_trgm ON messages USING gin (text_folded gin_trgm_ops)",
+    )?;
+    tx.commit()?;
+    Ok(SearchIndex::On)
+}
+
+/// The schema version, for readiness.
+pub(crate) fn version(client: &mut Client) -> Result<i32, postgres::Error> {
+    Ok(client
+        .query_one("SELECT version FROM hookbox_schema WHERE id = 1", &[])?
+        .get(0))
+}

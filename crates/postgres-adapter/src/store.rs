@@ -1,0 +1,185 @@
+//! [`PostgresStore`]: the [`MessageStore`] port over PostgreSQL.
+
+use domain::{InsertOutcome, Message, MessageQuery, MessageStore, Page, Stats, StoreError};
+use postgres::IsolationLevel;
+use r2d2::{Pool, PooledConnection};
+use r2d2_postgres::PostgresConnectionManager;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::error::{OpenError, pool_error, store_error};
+use crate::reads;
+use crate::schema::{self, Migration, SCHEMA_VERSION, SearchIndex};
+use crate::settings::PostgresConfig;
+use crate::writer::Writer;
+
+type Manager = PostgresConnectionManager<MakeRustlsConnect>;
+
+/// Messages in one PostgreSQL database, shared by any number of replicas:
+/// a group-commit writer connection for inserts and a pool for reads.
+/// Every call blocks; async callers run it on a blocking pool, and the
+/// store is opened outside any async runtime (the client runs its own).
+pub struct PostgresStore {
+    readers: Pool<Manager>,
+    writer: Writer,
+    target: String,
+    migration: Migration,
+    search: SearchIndex,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .field("migration", &self.migration)
+            .field("search", &self.search)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects, migrates the schema (one replica at a time), brings the
+    /// search index in line with the setting, opens the read pool and
+    /// starts the writer.
+    ///
+    /// # Errors
+    /// [`OpenError`] when the database cannot be reached, TLS cannot be set
+    /// up, a migration fails, or the schema is newer than this build.
+    pub fn open(config: &PostgresConfig) -> Result<Self, OpenError> {
+        let target = config.describe();
+        let tls = crate::tls::connector(config).map_err(|source| OpenError::Tls {
+            target: target.clone(),
+            source,
+        })?;
+        let mut client = config
+            .client_config("migrate")
+            .connect(tls.clone())
+            .map_err(|source| OpenError::Connect {
+                target: target.clone(),
+                source,
+            })?;
+        let migration = match schema::migrate(&mut client) {
+            Ok(Migration::TooNew { found }) => {
+                return Err(OpenError::SchemaTooNew {
+                    target,
+                    found,
+                    expected: SCHEMA_VERSION,
+                });
+            }
+            Ok(done) => done,
+            Err((version, source)) => {
+                return Err(OpenError::Migrate {
+                    target,
+                    version,
+                    source,
+                });
+            }
+        };
+        let search =
+            schema::sync_search_index(&mut client, config.search_index).map_err(|source| {
+                OpenError::Migrate {
+                    target: target.clone(),
+                    version: SCHEMA_VERSION,
+                    source,
+                }
+            })?;
+        drop(client);
+        let manager = PostgresConnectionManager::new(config.client_config("read"), tls.clone());
+        // The whole pool is opened at start and kept: its size is what the
+        // server sees, and no request pays for a connection.
+        let readers = Pool::builder()
+            .max_size(config.pool_size)
+            .min_idle(Some(config.pool_size))
+            .connection_timeout(config.pool_wait)
+            .build_unchecked(manager);
+        let writer = Writer::start(config, tls).map_err(OpenError::Thread)?;
+        Ok(Self {
+            readers,
+            writer,
+            target,
+            migration,
+            search,
+        })
+    }
+
+    /// What the migration at open did.
+    #[must_use]
+    pub fn migration(&self) -> Migration {
+        self.migration
+    }
+
+    /// Where the trigram index stands.
+    #[must_use]
+    pub fn search_index(&self) -> &SearchIndex {
+        &self.search
+    }
+
+    /// `host:port/db`: no credentials.
+    #[must_use]
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Stores many messages through the writer, as few transactions as the
+    /// batch limit allows. Same guarantees as [`MessageStore::insert`].
+    ///
+    /// # Errors
+    /// As [`MessageStore::insert`].
+    pub fn insert_many(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.writer.insert(messages)
+    }
+
+    fn reader(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        self.readers.get().map_err(pool_error)
+    }
+
+    /// Runs `f` in a read-only, repeatable-read transaction: a page and its
+    /// total, or the parts of `/stats`, see one snapshot.
+    fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.reader()?;
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(store_error)?;
+        let result = f(&mut tx)?;
+        tx.commit().map_err(store_error)?;
+        Ok(result)
+    }
+}
+
+impl MessageStore for PostgresStore {
+    fn insert(&self, message: Message) -> Result<InsertOutcome, StoreError> {
+        self.writer
+            .insert(vec![message])?
+            .pop()
+            .ok_or_else(|| StoreError::Internal("the writer returned no outcome".into()))
+    }
+
+    fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
+        self.snapshot(|tx| reads::list(tx, query))
+    }
+
+    fn stats(&self) -> Result<Stats, StoreError> {
+        self.snapshot(reads::stats)
+    }
+
+    fn check_ready(&self) -> Result<(), StoreError> {
+        let mut conn = self.reader()?;
+        let found = schema::version(&mut conn).map_err(store_error)?;
+        if found == SCHEMA_VERSION {
+            Ok(())
+        } else {
+            Err(StoreError::SchemaMismatch {
+                found: i64::from(found),
+                expected: i64::from(SCHEMA_VERSION),
+            })
+        }
+    }
+}

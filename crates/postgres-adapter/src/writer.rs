@@ -1,0 +1,288 @@
+//! The writer: group commit over one connection per replica.
+//!
+//! Every insert is queued to one thread, which takes what has queued up (up
+//! to a batch limit), inserts it in one transaction with the counters, and
+//! answers each caller after the commit. Senders share commits; a 200 means
+//! committed, with `synchronous_commit` as the server sets it.
+//!
+//! Across replicas, batches cannot deadlock: every transaction takes its
+//! row locks in one order (messages by id, then senders by number, then
+//! its own day and total counter rows), and the few conflicts a race can
+//! still bring (serialization failure, deadlock) are retried at once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::thread::JoinHandle;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use domain::{InsertOutcome, Message, StoreError};
+use postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::error::{retry_at_once, store_error};
+use crate::schema::COUNTER_SHARDS;
+use crate::settings::PostgresConfig;
+
+type Reply = SyncSender<Result<Vec<InsertOutcome>, StoreError>>;
+
+/// One caller's messages (one for a webhook, many for an import).
+struct Job {
+    messages: Vec<Message>,
+    reply: Reply,
+}
+
+/// Handle to the writer thread; dropping it drains the queue and joins.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    queue: Option<SyncSender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// How many times a batch that lost a race is run again before its callers
+/// hear 503.
+const RETRIES: usize = 5;
+
+impl Writer {
+    pub(crate) fn start(config: &PostgresConfig, tls: MakeRustlsConnect) -> std::io::Result<Self> {
+        let (tx, rx) = sync_channel(config.write_queue);
+        let client_config = config.client_config("write");
+        let max_batch = config.max_batch.max(1);
+        let shard = pick_shard();
+        let thread = std::thread::Builder::new()
+            .name("hookbox-pg-writer".into())
+            .spawn(move || {
+                let mut connection = Connection {
+                    config: client_config,
+                    tls,
+                    client: None,
+                };
+                run(&mut connection, &rx, max_batch, shard);
+            })?;
+        Ok(Self {
+            queue: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues `messages` and waits for their commit; one outcome each.
+    pub(crate) fn insert(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
+        let queue = self.queue.as_ref().ok_or(StoreError::Overloaded)?;
+        let (reply, answer) = sync_channel(1);
+        match queue.try_send(Job { messages, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(StoreError::Overloaded),
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(StoreError::Internal("the writer thread has stopped".into()));
+            }
+        }
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(StoreError::Internal("the writer dropped a request".into())))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer's connection, opened on first use and again after it breaks
+/// (a server restart), so the replica recovers by itself.
+struct Connection {
+    config: postgres::Config,
+    tls: MakeRustlsConnect,
+    client: Option<Client>,
+}
+
+impl Connection {
+    fn get(&mut self) -> Result<&mut Client, postgres::Error> {
+        let client = match self.client.take() {
+            Some(client) if !client.is_closed() => client,
+            _ => self.config.connect(self.tls.clone())?,
+        };
+        Ok(self.client.insert(client))
+    }
+}
+
+/// A counter shard for this writer: spread over replicas by process id and
+/// start time, so two replicas rarely share one.
+fn pick_shard() -> i32 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mixed = std::process::id().wrapping_mul(2_654_435_761) ^ nanos;
+    i32::try_from(mixed % u32::try_from(COUNTER_SHARDS).unwrap_or(16)).unwrap_or(0)
+}
+
+fn run(connection: &mut Connection, rx: &Receiver<Job>, max_batch: usize, shard: i32) {
+    let mut batch: Vec<Job> = Vec::new();
+    while let Ok(first) = rx.recv() {
+        let mut rows = first.messages.len();
+        batch.push(first);
+        while rows < max_batch {
+            match rx.try_recv() {
+                Ok(job) => {
+                    rows += job.messages.len();
+                    batch.push(job);
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        let messages: Vec<&Message> = batch.iter().flat_map(|j| j.messages.iter()).collect();
+        let result = commit_with_retries(connection, &messages, shard);
+        let mut outcomes = result.map(Vec::into_iter);
+        for job in batch.drain(..) {
+            let answer = match &mut outcomes {
+                Ok(all) => Ok(all.by_ref().take(job.messages.len()).collect()),
+                Err(e) => Err(copy_error(e)),
+            };
+            let _ = job.reply.send(answer);
+        }
+    }
+}
+
+/// One error for every caller of a failed batch.
+fn copy_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(cause) => StoreError::Unavailable(cause.to_string().into()),
+        StoreError::Overloaded => StoreError::Overloaded,
+        StoreError::SchemaMismatch { found, expected } => StoreError::SchemaMismatch {
+            found: *found,
+            expected: *expected,
+        },
+        StoreError::Internal(cause) => StoreError::Internal(cause.to_string().into()),
+    }
+}
+
+fn commit_with_retries(
+    connection: &mut Connection,
+    messages: &[&Message],
+    shard: i32,
+) -> Result<Vec<InsertOutcome>, StoreError> {
+    let mut attempt = 0;
+    loop {
+        let client = match connection.get() {
+            Ok(client) => client,
+            Err(e) => return Err(store_error(e)),
+        };
+        match commit(client, messages, shard) {
+            Ok(outcomes) => return Ok(outcomes),
+            Err(e) if retry_at_once(&e) && attempt < RETRIES => attempt += 1,
+            Err(e) => {
+                if connection.client.as_ref().is_some_and(Client::is_closed) {
+                    connection.client = None;
+                }
+                return Err(store_error(e));
+            }
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch: when hookbox stored the message.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Inserts `messages` and their counters in one transaction; one outcome
+/// each, in order. Within a batch the first message under an id is the one
+/// inserted; later ones are duplicates of it.
+fn commit(
+    client: &mut Client,
+    messages: &[&Message],
+    shard: i32,
+) -> Result<Vec<InsertOutcome>, postgres::Error> {
+    // Candidates: the first of each id, sorted by id (the lock order).
+    let mut seen = HashSet::new();
+    let mut candidates: Vec<&Message> = messages
+        .iter()
+        .copied()
+        .filter(|m| seen.insert(m.id().as_str()))
+        .collect();
+    candidates.sort_by(|a, b| a.id().as_str().cmp(b.id().as_str()));
+    let received_at = now_ms();
+    let column = |f: fn(&Message) -> Option<String>| -> Vec<Option<String>> {
+        candidates.iter().map(|m| f(m)).collect()
+    };
+    let ids = column(|m| Some(m.id().as_str().to_owned()));
+    let froms = column(|m| Some(m.from().as_str().to_owned()));
+    let tos = column(|m| Some(m.to().as_str().to_owned()));
+    let tss = column(|m| Some(m.ts().as_str().to_owned()));
+    let keys = column(|m| Some(m.ts().sort_key()));
+    let texts = column(|m| m.text().map(|t| t.as_str().to_owned()));
+    let folded = column(|m| m.text().map(domain::MessageText::folded));
+    let received: Vec<i64> = vec![received_at; candidates.len()];
+
+    let mut tx = client.transaction()?;
+    let created: HashSet<String> = tx
+        .query(
+            "INSERT INTO messages
+                 (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded, received_at)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                  $6::text[], $7::text[], $8::int8[])
+             ON CONFLICT (message_id) DO NOTHING
+             RETURNING message_id",
+            &[&ids, &froms, &tos, &tss, &keys, &texts, &folded, &received],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+
+    if !created.is_empty() {
+        let mut per_sender: BTreeMap<&str, i64> = BTreeMap::new();
+        let mut per_day: BTreeMap<String, i64> = BTreeMap::new();
+        for m in candidates
+            .iter()
+            .filter(|m| created.contains(m.id().as_str()))
+        {
+            *per_sender.entry(m.from().as_str()).or_default() += 1;
+            let key = m.ts().sort_key();
+            *per_day
+                .entry(key.get(..8).unwrap_or(&key).to_owned())
+                .or_default() += 1;
+        }
+        let senders: Vec<&str> = per_sender.keys().copied().collect();
+        let sender_counts: Vec<i64> = per_sender.values().copied().collect();
+        tx.execute(
+            "INSERT INTO senders (from_msisdn, message_count)
+             SELECT * FROM unnest($1::text[], $2::int8[])
+             ON CONFLICT (from_msisdn)
+             DO UPDATE SET message_count = senders.message_count + excluded.message_count",
+            &[&senders, &sender_counts],
+        )?;
+        let days: Vec<&str> = per_day.keys().map(String::as_str).collect();
+        let day_counts: Vec<i64> = per_day.values().copied().collect();
+        tx.execute(
+            "INSERT INTO day_counts (day, shard, message_count)
+             SELECT d, $2, n FROM unnest($1::text[], $3::int8[]) AS t (d, n)
+             ON CONFLICT (day, shard)
+             DO UPDATE SET message_count = day_counts.message_count + excluded.message_count",
+            &[&days, &shard, &day_counts],
+        )?;
+        let total = i64::try_from(created.len()).unwrap_or(i64::MAX);
+        tx.execute(
+            "UPDATE totals SET messages = messages + $1 WHERE shard = $2",
+            &[&total, &shard],
+        )?;
+    }
+    tx.commit()?;
+
+    // Outcomes in the callers' order: Created for the one inserted copy.
+    let mut answered = HashSet::new();
+    Ok(messages
+        .iter()
+        .map(|m| {
+            let id = m.id().as_str();
+            if created.contains(id) && answered.insert(id) {
+                InsertOutcome::Created
+            } else {
+                InsertOutcome::Duplicate
+            }
+        })
+        .collect())
+}
