@@ -5,4 +5,7 @@ pub mod postgres;
 mod server;
 
 pub use client::{Client, Connection, Response, read_response, request_bytes};
-pub use server::{SECRET, Server, ServerBuilder, StartFailure, free_port, hookbox_binary, sign};
+pub use server::{
+    SECRET, Server, ServerBuilder, StartFailure, Store, e2e_store, free_port, hookbox_binary, sign,
+    sqlite_only,
+};

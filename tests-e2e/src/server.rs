@@ -56,6 +56,43 @@ pub fn hookbox_binary() -> PathBuf {
         .clone()
 }
 
+/// The store the end-to-end suite runs against: `HOOKBOX_E2E_STORE`
+/// (`sqlite`, the default, or `postgres`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// A SQLite file in the server's temporary folder.
+    Sqlite,
+    /// A fresh database on the test PostgreSQL (see [`crate::postgres`]).
+    Postgres,
+}
+
+/// Which [`Store`] this run uses.
+///
+/// # Panics
+/// On an unknown `HOOKBOX_E2E_STORE`.
+#[must_use]
+pub fn e2e_store() -> Store {
+    match std::env::var("HOOKBOX_E2E_STORE").as_deref() {
+        Err(_) | Ok("" | "sqlite") => Store::Sqlite,
+        Ok("postgres") => Store::Postgres,
+        Ok(other) => panic!("HOOKBOX_E2E_STORE must be sqlite or postgres, got {other:?}"),
+    }
+}
+
+/// For tests of what only the SQLite store has: whether to run, printing
+/// one line when not.
+#[must_use]
+pub fn sqlite_only(test: &str) -> bool {
+    let sqlite = e2e_store() == Store::Sqlite;
+    if !sqlite {
+        eprintln!(
+            "SKIPPED {test}: SQLite only; this run uses {:?}",
+            e2e_store()
+        );
+    }
+    sqlite
+}
+
 /// A port that was free a moment ago (for servers that cannot report theirs).
 ///
 /// # Panics
@@ -143,7 +180,12 @@ impl ServerBuilder {
     ///
     /// # Errors
     /// [`StartFailure`] when it exits or stays silent for 30 s.
-    pub fn try_start(self) -> Result<Server, StartFailure> {
+    pub fn try_start(mut self) -> Result<Server, StartFailure> {
+        if e2e_store() == Store::Postgres && !self.env.iter().any(|(n, _)| n == "DATABASE_URL") {
+            let url = crate::postgres::fresh_database("the end-to-end suite")
+                .unwrap_or_else(|| panic!("HOOKBOX_E2E_STORE=postgres needs a PostgreSQL server"));
+            self = self.env("DATABASE_URL", &url);
+        }
         let dir = match &self.dir {
             Some(dir) => Arc::clone(dir),
             None => Arc::new(tempfile::tempdir().expect("temp dir")),
@@ -294,10 +336,21 @@ impl Server {
         Client::new(self.port)
     }
 
-    /// The database file.
+    /// The database file (SQLite).
     #[must_use]
     pub fn database(&self) -> PathBuf {
         self.dir().join("hookbox.db")
+    }
+
+    /// The `DATABASE_URL` it was started with.
+    #[must_use]
+    pub fn database_url(&self) -> String {
+        self.builder
+            .env
+            .iter()
+            .find(|(n, _)| n == "DATABASE_URL")
+            .and_then(|(_, v)| v.clone())
+            .unwrap_or_else(|| format!("sqlite:///{}", self.database().display()))
     }
 
     /// Its temporary folder.

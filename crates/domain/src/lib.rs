@@ -11,8 +11,8 @@ mod timestamp;
 pub mod testing;
 
 pub use message::{
-    Field, FieldError, MAX_MSISDN_DIGITS, MAX_TEXT_CHARS, Message, MessageId, MessageInput,
-    MessageText, Msisdn, Problem, RawField, ValidationErrors,
+    Field, FieldError, MAX_ID_CHARS, MAX_MSISDN_DIGITS, MAX_TEXT_CHARS, Message, MessageId,
+    MessageInput, MessageText, Msisdn, Problem, RawField, ValidationErrors,
 };
 pub use query::{
     Cursor, DEFAULT_LIMIT, Limit, MAX_LIMIT, MessageQuery, Offset, Page, QueryError, SearchText,

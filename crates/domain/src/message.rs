@@ -10,22 +10,35 @@ use crate::timestamp::{Timestamp, TimestampError};
 /// The longest [`MessageText`], in Unicode scalar values (Rust `char`s).
 pub const MAX_TEXT_CHARS: usize = 4096;
 
+/// The longest [`MessageId`], in Unicode scalar values.
+pub const MAX_ID_CHARS: usize = 512;
+
 /// The most digits an [`Msisdn`] may carry after its `+` (E.164's limit).
 pub const MAX_MSISDN_DIGITS: usize = 15;
 
-/// The sender's identifier for a message: any non-empty string.
+/// The sender's identifier for a message: a non-empty string of at most
+/// [`MAX_ID_CHARS`] characters, without NUL.
 ///
 /// It is the idempotency key: the first message stored under an id wins.
+/// The bounds keep it storable everywhere: a B-tree key in PostgreSQL holds
+/// at most about 2.7 kB, and PostgreSQL's text cannot hold U+0000.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageId(String);
 
 impl MessageId {
     /// # Errors
-    /// [`Problem::Empty`] for the empty string.
+    /// [`Problem::Empty`] for the empty string, [`Problem::TooLong`] beyond
+    /// [`MAX_ID_CHARS`] characters, [`Problem::NulCharacter`] with U+0000.
     pub fn new(id: impl Into<String>) -> Result<Self, Problem> {
         let id = id.into();
         if id.is_empty() {
             return Err(Problem::Empty);
+        }
+        if id.len() > MAX_ID_CHARS && id.chars().count() > MAX_ID_CHARS {
+            return Err(Problem::TooLong { max: MAX_ID_CHARS });
+        }
+        if id.contains('\0') {
+            return Err(Problem::NulCharacter);
         }
         Ok(Self(id))
     }
@@ -70,7 +83,8 @@ pub struct MessageText(String);
 
 impl MessageText {
     /// # Errors
-    /// [`Problem::TooLong`] beyond [`MAX_TEXT_CHARS`] characters.
+    /// [`Problem::TooLong`] beyond [`MAX_TEXT_CHARS`] characters,
+    /// [`Problem::NulCharacter`] with U+0000.
     pub fn new(text: impl Into<String>) -> Result<Self, Problem> {
         let text = text.into();
         // Bytes bound chars from above: skip the count for short texts.
@@ -78,6 +92,9 @@ impl MessageText {
             return Err(Problem::TooLong {
                 max: MAX_TEXT_CHARS,
             });
+        }
+        if text.contains('\0') {
+            return Err(Problem::NulCharacter);
         }
         Ok(Self(text))
     }
@@ -322,6 +339,9 @@ pub enum Problem {
     /// The timestamp breaks a rule.
     #[error("Value error, timestamp {0}")]
     Timestamp(TimestampError),
+    /// The string holds U+0000, which no store keeps as text everywhere.
+    #[error("Value error, must not contain the NUL character (U+0000)")]
+    NulCharacter,
 }
 
 impl Problem {
@@ -334,7 +354,7 @@ impl Problem {
             Self::Empty => "string_too_short",
             Self::NotMsisdn => "string_pattern_mismatch",
             Self::TooLong { .. } => "string_too_long",
-            Self::Timestamp(_) => "value_error",
+            Self::Timestamp(_) | Self::NulCharacter => "value_error",
         }
     }
 }
@@ -523,6 +543,20 @@ mod tests {
             err.errors()[0].problem.to_string(),
             "String should have at most 4096 characters"
         );
+    }
+
+    #[test]
+    fn ids_are_bounded_and_nul_is_refused_everywhere() {
+        assert!(MessageId::new("i".repeat(MAX_ID_CHARS)).is_ok());
+        assert!(MessageId::new("é".repeat(MAX_ID_CHARS)).is_ok());
+        assert_eq!(
+            MessageId::new("i".repeat(MAX_ID_CHARS + 1)),
+            Err(Problem::TooLong { max: MAX_ID_CHARS })
+        );
+        assert_eq!(MessageId::new("a\0"), Err(Problem::NulCharacter));
+        assert_eq!(MessageText::new("a\0b").err(), Some(Problem::NulCharacter));
+        assert!(MessageId::new("a\u{1}\n").is_ok());
+        assert_eq!(Problem::NulCharacter.code(), "value_error");
     }
 
     #[test]

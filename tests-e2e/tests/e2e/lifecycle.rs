@@ -126,7 +126,8 @@ fn start_up_fails_without_a_usable_secret() {
 #[test]
 fn start_up_fails_on_a_bad_database_url() {
     for url in [
-        "postgres://localhost/x",
+        "postgres://localhost:notaport/x",
+        "postgres://localhost/x?sslmode=sometimes",
         "sqlite://relative.db",
         "sqlite:///",
     ] {
@@ -143,7 +144,10 @@ fn start_up_fails_on_a_bad_database_url() {
             .lines()
             .find(|l| l.contains("DATABASE_URL"))
             .unwrap_or_else(|| panic!("{url}: {output}"));
-        assert!(line.contains("supported: sqlite://"), "{url}: {line}");
+        assert!(
+            line.contains("supported: sqlite://, postgres://, postgresql://"),
+            "{url}: {line}"
+        );
     }
     // A path that cannot be a database: a folder.
     let dir = tempfile::tempdir().expect("dir");
@@ -155,6 +159,9 @@ fn start_up_fails_on_a_bad_database_url() {
 
 #[test]
 fn database_folders_are_created_and_relative_urls_use_the_working_directory() {
+    if !testkit::sqlite_only("database_folders_are_created") {
+        return;
+    }
     let server = Server::builder()
         .env("DATABASE_URL", "sqlite:///nested/deeper/app.db")
         .start();

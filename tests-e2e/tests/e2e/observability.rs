@@ -247,7 +247,7 @@ fn one_json_line_per_request_with_the_required_fields() {
 fn hostile_values_cannot_break_a_log_line() {
     let server = Server::start();
     let c = server.client();
-    let evil_id = "evil\n{\"level\":\"INFO\",\"msg\":\"forged\"}\u{0}\u{1b}[31m";
+    let evil_id = "evil\n{\"level\":\"INFO\",\"msg\":\"forged\"}\u{1}\u{1b}[31m\r";
     let b = body(evil_id, "+1", "2025-01-15T10:00:00Z", None);
     assert_eq!(c.signed_webhook(&b).expect("post").status, 200);
     assert_eq!(c.get("/a%0Ab%22c").expect("get").status, 404);

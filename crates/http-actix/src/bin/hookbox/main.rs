@@ -40,14 +40,18 @@ fn main() -> ExitCode {
 fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Result<(), String> {
     let metrics = metrics::install().map_err(|e| format!("cannot install metrics: {e}"))?;
     // Opened here, outside the runtime: adapters may block while opening.
-    let store = settings.open()?;
+    let (store, notes) = settings.open()?;
     let app = actix_web::rt::System::new().block_on(async {
         let app = Application::build(config, store.clone(), logger.clone(), metrics)
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         slog::info!(logger, "hookbox started";
             "host" => config.host.clone(), "port" => app.port(),
             "database" => settings.describe(),
+            "schema" => wiring::schema_field(&notes),
             "version" => env!("CARGO_PKG_VERSION"));
+        for note in &notes {
+            note.log(logger);
+        }
         app.run_until_stopped().await.map_err(|e| e.to_string())
     });
     // Dropping the last reference finishes queued writes and closes the file.

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use domain::MessageStore;
+use postgres_adapter::{Migration, PostgresConfig, PostgresStore, SearchIndex};
 use sqlite_adapter::{SqliteConfig, SqliteStore};
 
 /// `DATABASE_URL` when unset: `hookbox.db` in the working directory.
@@ -14,11 +15,17 @@ pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite:///hookbox.db";
 pub(crate) enum StoreSettings {
     /// `sqlite:///…`: the embedded default.
     Sqlite(SqliteConfig),
+    /// `postgres://…` or `postgresql://…`: one database for many replicas.
+    Postgres(PostgresConfig),
 }
 
 /// Every scheme some adapter serves, for the error that lists them.
 fn supported_schemes() -> Vec<&'static str> {
-    sqlite_adapter::SCHEMES.to_vec()
+    sqlite_adapter::SCHEMES
+        .iter()
+        .chain(postgres_adapter::SCHEMES)
+        .copied()
+        .collect()
 }
 
 impl StoreSettings {
@@ -37,6 +44,11 @@ impl StoreSettings {
                     .map(Self::Sqlite)
                     .map_err(|e| e.to_string())
             }
+            Some(s) if postgres_adapter::SCHEMES.contains(&s) => {
+                PostgresConfig::from_lookup(&url, lookup)
+                    .map(Self::Postgres)
+                    .map_err(|e| e.to_string())
+            }
             _ => Err(format!(
                 "DATABASE_URL has an unsupported scheme; supported: {} (e.g. sqlite:////data/app.db)",
                 supported_schemes()
@@ -52,18 +64,76 @@ impl StoreSettings {
     pub(crate) fn describe(&self) -> String {
         match self {
             Self::Sqlite(config) => config.path.display().to_string(),
+            Self::Postgres(config) => config.describe(),
         }
     }
 
-    /// Opens the store. Call outside the async runtime: adapters may block.
+    /// Opens the store; what opening it did (a migration, a search index
+    /// that cannot be had) comes back as notes for the log. Call outside the
+    /// async runtime: adapters may block, and the PostgreSQL client runs
+    /// its own.
     ///
     /// # Errors
     /// The adapter's open error, as one line.
-    pub(crate) fn open(&self) -> Result<Arc<dyn MessageStore>, String> {
+    pub(crate) fn open(&self) -> Result<(Arc<dyn MessageStore>, Vec<StoreNote>), String> {
         match self {
             Self::Sqlite(config) => SqliteStore::open(config)
-                .map(|s| Arc::new(s) as Arc<dyn MessageStore>)
+                .map(|s| (Arc::new(s) as Arc<dyn MessageStore>, Vec::new()))
                 .map_err(|e| e.to_string()),
+            Self::Postgres(config) => {
+                let store = PostgresStore::open(config).map_err(|e| e.to_string())?;
+                let mut notes = Vec::new();
+                let database = store.target().to_owned();
+                if let Migration::Done { from } = store.migration()
+                    && from != postgres_adapter::SCHEMA_VERSION
+                {
+                    notes.push(StoreNote::Migrated {
+                        from,
+                        to: postgres_adapter::SCHEMA_VERSION,
+                    });
+                }
+                if let SearchIndex::Unavailable(reason) = store.search_index() {
+                    notes.push(StoreNote::SearchIndexUnavailable {
+                        database,
+                        reason: reason.clone(),
+                    });
+                }
+                Ok((Arc::new(store), notes))
+            }
+        }
+    }
+}
+
+/// What opening a store did that an operator should see.
+#[derive(Debug)]
+pub(crate) enum StoreNote {
+    /// This replica migrated the schema (the others found it done): said
+    /// in the start-up line's `schema` field.
+    Migrated { from: i32, to: i32 },
+    /// `SEARCH_INDEX=on`, but the database refused `pg_trgm`: a WARN line.
+    SearchIndexUnavailable { database: String, reason: String },
+}
+
+/// The start-up line's `schema` field: `current`, or what this replica
+/// migrated.
+pub(crate) fn schema_field(notes: &[StoreNote]) -> String {
+    notes
+        .iter()
+        .find_map(|n| match n {
+            StoreNote::Migrated { from, to } => {
+                Some(format!("migrated from version {from} to {to}"))
+            }
+            StoreNote::SearchIndexUnavailable { .. } => None,
+        })
+        .unwrap_or_else(|| "current".to_owned())
+}
+
+impl StoreNote {
+    /// The lines logged after the start-up line: a WARN for a missing index.
+    pub(crate) fn log(&self, logger: &slog::Logger) {
+        if let Self::SearchIndexUnavailable { database, reason } = self {
+            slog::warn!(logger, "search index unavailable: q scans the table";
+                "database" => database.clone(), "reason" => reason.clone());
         }
     }
 }
