@@ -256,43 +256,42 @@ impl Cluster {
         }
     }
 
+    /// A CA, and a server certificate it signed for `localhost` and
+    /// 127.0.0.1 (a self-signed leaf cannot also be its own trust anchor).
     fn make_certificate(&self) {
         let data = self.data();
         let key = data.join("server.key");
         let crt = data.join("server.crt");
-        let out = Command::new("openssl")
-            .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=localhost",
-                "-addext",
-                "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout",
-            ])
-            .arg(&key)
-            .arg("-out")
-            .arg(&crt)
-            .output()
-            .expect("run openssl");
-        assert!(
-            out.status.success(),
-            "openssl: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::copy(&crt, self.certificate()).expect("copy certificate");
+        let ca_key = self.dir.join("ca.key");
+        let csr = self.dir.join("server.csr");
+        let ext = self.dir.join("server.ext");
+        std::fs::write(
+            &ext,
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .expect("write ext");
+        let openssl = |args: &[&std::ffi::OsStr]| {
+            let out = Command::new("openssl").args(args).output().expect("run openssl");
+            assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let os = |s: &'static str| std::ffi::OsStr::new(s);
+        openssl(&[
+            os("req"), os("-x509"), os("-newkey"), os("rsa:2048"), os("-nodes"), os("-days"), os("2"),
+            os("-subj"), os("/CN=hookbox test CA"), os("-keyout"), ca_key.as_os_str(),
+            os("-out"), self.certificate().as_os_str(),
+        ]);
+        openssl(&[
+            os("req"), os("-newkey"), os("rsa:2048"), os("-nodes"), os("-subj"), os("/CN=localhost"),
+            os("-keyout"), key.as_os_str(), os("-out"), csr.as_os_str(),
+        ]);
+        openssl(&[
+            os("x509"), os("-req"), os("-in"), csr.as_os_str(), os("-CA"), self.certificate().as_os_str(),
+            os("-CAkey"), ca_key.as_os_str(), os("-CAcreateserial"), os("-days"), os("2"),
+            os("-extfile"), ext.as_os_str(), os("-out"), crt.as_os_str(),
+        ]);
         let _ = Command::new("chmod").arg("600").arg(&key).status();
         if self.as_postgres {
-            let _ = Command::new("chown")
-                .arg("postgres:postgres")
-                .arg(&key)
-                .arg(&crt)
-                .status();
+            let _ = Command::new("chown").arg("postgres:postgres").arg(&key).arg(&crt).status();
         }
     }
 

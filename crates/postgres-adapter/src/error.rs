@@ -4,6 +4,7 @@
 use domain::StoreError;
 use postgres::error::SqlState;
 
+use crate::connect::ConnectError;
 use crate::tls::TlsError;
 
 /// Why [`crate::PostgresStore::open`] failed. Never shows the password.
@@ -17,13 +18,14 @@ pub enum OpenError {
         /// Why.
         source: TlsError,
     },
-    /// The first connection failed (unreachable, refused, bad credentials).
+    /// The first connection failed (unreachable, refused, bad credentials,
+    /// no answer in time).
     #[error("cannot connect to {target}: {source}")]
     Connect {
         /// `host:port/db`.
         target: String,
-        /// The client's error.
-        source: postgres::Error,
+        /// Why.
+        source: ConnectError,
     },
     /// A migration failed.
     #[error("cannot migrate {target} to schema version {version}: {source}")]
@@ -92,6 +94,14 @@ pub(crate) fn store_error(e: postgres::Error) -> StoreError {
         StoreError::Unavailable(Box::new(e))
     } else {
         StoreError::Internal(Box::new(e))
+    }
+}
+
+/// A connection that could not be opened: always worth a retry later.
+pub(crate) fn connect_error(e: ConnectError) -> StoreError {
+    match e {
+        ConnectError::Client(e) => store_error(e),
+        other => StoreError::Unavailable(Box::new(other)),
     }
 }
 

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod connect;
 mod error;
 mod reads;
 mod schema;
@@ -8,6 +9,7 @@ mod store;
 mod tls;
 mod writer;
 
+pub use connect::ConnectError;
 pub use error::OpenError;
 pub use schema::{Migration, SCHEMA_VERSION, SearchIndex};
 pub use settings::{PostgresConfig, SCHEMES, SettingsError, SslMode};

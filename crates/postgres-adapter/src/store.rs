@@ -50,13 +50,15 @@ impl PostgresStore {
             target: target.clone(),
             source,
         })?;
-        let mut client = config
-            .client_config("migrate")
-            .connect(tls.clone())
-            .map_err(|source| OpenError::Connect {
-                target: target.clone(),
-                source,
-            })?;
+        let mut client = crate::connect::connect(
+            &config.client_config("migrate"),
+            &tls,
+            config.connect_timeout,
+        )
+        .map_err(|source| OpenError::Connect {
+            target: target.clone(),
+            source,
+        })?;
         let migration = match schema::migrate(&mut client) {
             Ok(Migration::TooNew { found }) => {
                 return Err(OpenError::SchemaTooNew {

@@ -19,7 +19,7 @@ use domain::{InsertOutcome, Message, StoreError};
 use postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use crate::error::{retry_at_once, store_error};
+use crate::error::{connect_error, retry_at_once, store_error};
 use crate::schema::COUNTER_SHARDS;
 use crate::settings::PostgresConfig;
 
@@ -46,6 +46,7 @@ impl Writer {
     pub(crate) fn start(config: &PostgresConfig, tls: MakeRustlsConnect) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel(config.write_queue);
         let client_config = config.client_config("write");
+        let connect_timeout = config.connect_timeout;
         let max_batch = config.max_batch.max(1);
         let shard = pick_shard();
         let thread = std::thread::Builder::new()
@@ -54,6 +55,7 @@ impl Writer {
                 let mut connection = Connection {
                     config: client_config,
                     tls,
+                    connect_timeout,
                     client: None,
                 };
                 run(&mut connection, &rx, max_batch, shard);
@@ -95,14 +97,16 @@ impl Drop for Writer {
 struct Connection {
     config: postgres::Config,
     tls: MakeRustlsConnect,
+    connect_timeout: std::time::Duration,
     client: Option<Client>,
 }
 
 impl Connection {
-    fn get(&mut self) -> Result<&mut Client, postgres::Error> {
+    fn get(&mut self) -> Result<&mut Client, StoreError> {
         let client = match self.client.take() {
             Some(client) if !client.is_closed() => client,
-            _ => self.config.connect(self.tls.clone())?,
+            _ => crate::connect::connect(&self.config, &self.tls, self.connect_timeout)
+                .map_err(connect_error)?,
         };
         Ok(self.client.insert(client))
     }
@@ -165,10 +169,7 @@ fn commit_with_retries(
 ) -> Result<Vec<InsertOutcome>, StoreError> {
     let mut attempt = 0;
     loop {
-        let client = match connection.get() {
-            Ok(client) => client,
-            Err(e) => return Err(store_error(e)),
-        };
+        let client = connection.get()?;
         match commit(client, messages, shard) {
             Ok(outcomes) => return Ok(outcomes),
             Err(e) if retry_at_once(&e) && attempt < RETRIES => attempt += 1,

@@ -5,6 +5,7 @@ mod contract;
 mod faults;
 mod lifecycle;
 mod observability;
+mod postgres_store;
 mod reliability;
 mod settings;
 
