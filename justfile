@@ -12,9 +12,15 @@ default:
 run secret="change-me":
     WEBHOOK_SECRET={{secret}} cargo run --release --bin hookbox
 
-# The whole test suite (the README's test command).
+# The whole test suite (the README's test command). PostgreSQL tests use
+# HOOKBOX_TEST_POSTGRES_URL, or a throwaway cluster when PostgreSQL's
+# binaries are installed, or skip with one line.
 test:
     cargo test --workspace
+
+# The end-to-end suite again, on the PostgreSQL store.
+test-postgres:
+    HOOKBOX_E2E_STORE=postgres cargo test -p hookbox-tests-e2e --test e2e
 
 # Formatting, lints and the dependency policy, as CI runs them.
 lint:
@@ -55,6 +61,14 @@ up:
 # Stop the container and delete its volume.
 down:
     {{compose}} down -v
+
+# PostgreSQL and two hookbox replicas (localhost:8001, localhost:8002).
+up-postgres:
+    docker compose -f docker/compose.postgres.yaml up -d --build
+
+# Stop them and delete the database volume.
+down-postgres:
+    docker compose -f docker/compose.postgres.yaml down -v
 
 # Follow the container's JSON logs.
 logs:

@@ -271,27 +271,68 @@ impl Cluster {
         )
         .expect("write ext");
         let openssl = |args: &[&std::ffi::OsStr]| {
-            let out = Command::new("openssl").args(args).output().expect("run openssl");
-            assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+            let out = Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("run openssl");
+            assert!(
+                out.status.success(),
+                "openssl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         };
         let os = |s: &'static str| std::ffi::OsStr::new(s);
         openssl(&[
-            os("req"), os("-x509"), os("-newkey"), os("rsa:2048"), os("-nodes"), os("-days"), os("2"),
-            os("-subj"), os("/CN=hookbox test CA"), os("-keyout"), ca_key.as_os_str(),
-            os("-out"), self.certificate().as_os_str(),
+            os("req"),
+            os("-x509"),
+            os("-newkey"),
+            os("rsa:2048"),
+            os("-nodes"),
+            os("-days"),
+            os("2"),
+            os("-subj"),
+            os("/CN=hookbox test CA"),
+            os("-keyout"),
+            ca_key.as_os_str(),
+            os("-out"),
+            self.certificate().as_os_str(),
         ]);
         openssl(&[
-            os("req"), os("-newkey"), os("rsa:2048"), os("-nodes"), os("-subj"), os("/CN=localhost"),
-            os("-keyout"), key.as_os_str(), os("-out"), csr.as_os_str(),
+            os("req"),
+            os("-newkey"),
+            os("rsa:2048"),
+            os("-nodes"),
+            os("-subj"),
+            os("/CN=localhost"),
+            os("-keyout"),
+            key.as_os_str(),
+            os("-out"),
+            csr.as_os_str(),
         ]);
         openssl(&[
-            os("x509"), os("-req"), os("-in"), csr.as_os_str(), os("-CA"), self.certificate().as_os_str(),
-            os("-CAkey"), ca_key.as_os_str(), os("-CAcreateserial"), os("-days"), os("2"),
-            os("-extfile"), ext.as_os_str(), os("-out"), crt.as_os_str(),
+            os("x509"),
+            os("-req"),
+            os("-in"),
+            csr.as_os_str(),
+            os("-CA"),
+            self.certificate().as_os_str(),
+            os("-CAkey"),
+            ca_key.as_os_str(),
+            os("-CAcreateserial"),
+            os("-days"),
+            os("2"),
+            os("-extfile"),
+            ext.as_os_str(),
+            os("-out"),
+            crt.as_os_str(),
         ]);
         let _ = Command::new("chmod").arg("600").arg(&key).status();
         if self.as_postgres {
-            let _ = Command::new("chown").arg("postgres:postgres").arg(&key).arg(&crt).status();
+            let _ = Command::new("chown")
+                .arg("postgres:postgres")
+                .arg(&key)
+                .arg(&crt)
+                .status();
         }
     }
 

@@ -68,14 +68,27 @@ fn three_replicas_started_at_once_on_an_empty_database_all_serve_and_one_migrate
         .iter()
         .map(|s| start_line(s)["schema"].as_str().expect("schema").to_owned())
         .collect();
-    let migrated = schemas.iter().filter(|s| s.starts_with("migrated from version 0")).count();
+    let migrated = schemas
+        .iter()
+        .filter(|s| s.starts_with("migrated from version 0"))
+        .count();
     assert_eq!(migrated, 1, "exactly one replica migrates: {schemas:?}");
-    assert_eq!(schemas.iter().filter(|s| *s == "current").count(), 2, "{schemas:?}");
+    assert_eq!(
+        schemas.iter().filter(|s| *s == "current").count(),
+        2,
+        "{schemas:?}"
+    );
     for s in &servers {
-        assert!(wait_ready(s.client(), Duration::from_secs(5)), "replica not ready");
+        assert!(
+            wait_ready(s.client(), Duration::from_secs(5)),
+            "replica not ready"
+        );
     }
     assert_eq!(
-        query_i64(&url, "SELECT version::int8 FROM hookbox_schema WHERE id = 1"),
+        query_i64(
+            &url,
+            "SELECT version::int8 FROM hookbox_schema WHERE id = 1"
+        ),
         i64::from(postgres_schema_version())
     );
 }
@@ -91,7 +104,12 @@ fn sixty_four_identical_webhooks_over_three_replicas_store_one_row() {
     };
     let servers = replicas(&url, 3, &[]);
     let clients: Vec<Client> = servers.iter().map(Server::client).collect();
-    let b = body("same-everywhere", "+4915112345678", "2025-01-15T10:00:00Z", Some("hi"));
+    let b = body(
+        "same-everywhere",
+        "+4915112345678",
+        "2025-01-15T10:00:00Z",
+        Some("hi"),
+    );
     let barrier = Arc::new(Barrier::new(64));
     let statuses: Vec<u16> = (0..64)
         .map(|i| {
@@ -111,7 +129,10 @@ fn sixty_four_identical_webhooks_over_three_replicas_store_one_row() {
         .map(|c| c.get("/stats").expect("stats").json())
         .collect();
     assert_eq!(stats[0]["total_messages"], 1);
-    assert!(stats.iter().all(|s| *s == stats[0]), "every replica agrees: {stats:?}");
+    assert!(
+        stats.iter().all(|s| *s == stats[0]),
+        "every replica agrees: {stats:?}"
+    );
     for c in &clients {
         assert_eq!(c.get("/messages").expect("list").json()["total"], 1);
     }
@@ -125,7 +146,10 @@ fn sixty_four_identical_webhooks_over_three_replicas_store_one_row() {
             .unwrap_or(0.0)
         })
         .sum();
-    assert!((created - 1.0).abs() < f64::EPSILON, "one created in all: {created}");
+    assert!(
+        (created - 1.0).abs() < f64::EPSILON,
+        "one created in all: {created}"
+    );
     assert_eq!(query_i64(&url, "SELECT count(*) FROM messages"), 1);
 }
 
@@ -150,7 +174,12 @@ impl Senders {
                         }
                         let id = format!("{tag}-{t}-{i}");
                         let c = clients[(t + i) % clients.len()];
-                        let b = body(&id, &format!("+49{t}"), "2025-01-15T10:00:00Z", Some("load"));
+                        let b = body(
+                            &id,
+                            &format!("+49{t}"),
+                            "2025-01-15T10:00:00Z",
+                            Some("load"),
+                        );
                         match c.signed_webhook(&b) {
                             Ok(r) => {
                                 statuses.push(r.status);
@@ -192,7 +221,12 @@ fn assert_nothing_lost_or_doubled(client: Client, acked: &[String]) {
     let total = client.get("/messages").expect("list").json()["total"].clone();
     assert_eq!(total, walked.len(), "total agrees with the walk");
     let lost: Vec<&String> = acked.iter().filter(|id| !distinct.contains(id)).collect();
-    assert!(lost.is_empty(), "{} of {} acknowledged ids lost", lost.len(), acked.len());
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged ids lost",
+        lost.len(),
+        acked.len()
+    );
 }
 
 #[test]
@@ -208,7 +242,11 @@ fn kill_9_of_one_replica_mid_ingest_loses_nothing_acknowledged() {
     std::thread::sleep(Duration::from_millis(1500));
     let (acked, statuses) = senders.finish();
     assert!(acked.len() > 100, "load ran: {} acknowledged", acked.len());
-    assert!(statuses.iter().all(|s| *s == 200), "survivors answer 200: {:?}", statuses.iter().filter(|s| **s != 200).count());
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "survivors answer 200: {:?}",
+        statuses.iter().filter(|s| **s != 200).count()
+    );
     assert_nothing_lost_or_doubled(clients[1], &acked);
     let stats: Vec<Value> = clients[1..]
         .iter()
@@ -220,7 +258,10 @@ fn kill_9_of_one_replica_mid_ingest_loses_nothing_acknowledged() {
 #[test]
 fn postgres_restarting_under_load_gives_only_200_or_503_and_readiness_comes_back() {
     let Some(cluster) = Cluster::start(false) else {
-        skip("postgres restart under load", "no PostgreSQL server binaries to run a cluster of its own");
+        skip(
+            "postgres restart under load",
+            "no PostgreSQL server binaries to run a cluster of its own",
+        );
         return;
     };
     let url = cluster.fresh_database();
@@ -239,12 +280,18 @@ fn postgres_restarting_under_load_gives_only_200_or_503_and_readiness_comes_back
     assert_eq!(ready["checks"]["database"], "unavailable", "{ready}");
     cluster.start_server();
     for c in &clients {
-        assert!(wait_ready(*c, Duration::from_secs(15)), "readiness did not come back");
+        assert!(
+            wait_ready(*c, Duration::from_secs(15)),
+            "readiness did not come back"
+        );
     }
     std::thread::sleep(Duration::from_millis(1000));
     let (acked, statuses) = senders.finish();
     let refused = statuses.iter().filter(|s| **s == 503).count();
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 503), "only 200 and 503");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 503),
+        "only 200 and 503"
+    );
     assert!(refused > 0, "the outage was seen");
     let after = statuses.len() - refused;
     assert!(after > 0 && acked.len() == after);
@@ -262,17 +309,30 @@ fn pool_size_is_the_number_of_read_connections() {
     };
     let readers = |server: &Server| -> i64 {
         let db = server.database_url();
-        let name = db.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
+        let name = db
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let n = query_i64(&db, &format!(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND application_name = 'hookbox-read'"
-            ));
+            let n = query_i64(
+                &db,
+                &format!(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND application_name = 'hookbox-read'"
+                ),
+            );
             if n > 0 || Instant::now() > deadline {
                 std::thread::sleep(Duration::from_millis(500));
-                return query_i64(&db, &format!(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND application_name = 'hookbox-read'"
-                ));
+                return query_i64(
+                    &db,
+                    &format!(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND application_name = 'hookbox-read'"
+                    ),
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -303,12 +363,18 @@ fn connect_timeout_bounds_how_long_an_unanswering_server_is_waited_for() {
     let _ = testkit::hookbox_binary();
     let started = Instant::now();
     let result = Server::builder()
-        .env("DATABASE_URL", &format!("postgres://hookbox@127.0.0.1:{port}/x?sslmode=disable"))
+        .env(
+            "DATABASE_URL",
+            &format!("postgres://hookbox@127.0.0.1:{port}/x?sslmode=disable"),
+        )
         .env("POSTGRES_CONNECT_TIMEOUT", "300ms")
         .try_start();
     let took = started.elapsed();
     let failure = result.expect_err("no database, no start");
-    assert!(took < Duration::from_secs(3), "gave up after {took:?}; the default is 5 s");
+    assert!(
+        took < Duration::from_secs(3),
+        "gave up after {took:?}; the default is 5 s"
+    );
     let text = format!("{failure:?}");
     assert!(text.contains("cannot connect"), "{text}");
 }
@@ -323,7 +389,12 @@ fn statement_timeout_turns_a_blocked_read_into_a_quick_503() {
         .env("POSTGRES_STATEMENT_TIMEOUT", "300ms")
         .start();
     let c = server.client();
-    assert_eq!(c.signed_webhook(&body("s1", "+1", "2025-01-15T10:00:00Z", None)).expect("post").status, 200);
+    assert_eq!(
+        c.signed_webhook(&body("s1", "+1", "2025-01-15T10:00:00Z", None))
+            .expect("post")
+            .status,
+        200
+    );
     let mut blocker = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
     blocker
         .batch_execute("BEGIN; LOCK TABLE messages IN ACCESS EXCLUSIVE MODE")
@@ -334,7 +405,10 @@ fn statement_timeout_turns_a_blocked_read_into_a_quick_503() {
     blocker.batch_execute("COMMIT").expect("unlock");
     assert_eq!(r.status, 503, "{}", r.text());
     assert_eq!(r.header("retry-after"), Some("1"));
-    assert!(took < Duration::from_secs(2), "took {took:?}; the default is 5 s");
+    assert!(
+        took < Duration::from_secs(2),
+        "took {took:?}; the default is 5 s"
+    );
     assert_eq!(c.get("/messages").expect("list").json()["total"], 1);
 }
 
@@ -357,7 +431,13 @@ fn tls_require_and_verify_full_against_a_self_signed_server() {
         let server = Server::builder().env("DATABASE_URL", db).start();
         let c = server.client();
         let id = format!("tls-{}", db.len());
-        assert_eq!(c.signed_webhook(&body(&id, "+1", "2025-01-15T10:00:00Z", None)).expect("post").status, 200, "{db}");
+        assert_eq!(
+            c.signed_webhook(&body(&id, "+1", "2025-01-15T10:00:00Z", None))
+                .expect("post")
+                .status,
+            200,
+            "{db}"
+        );
         assert!(wait_ready(c, Duration::from_secs(5)), "{db}");
         let encrypted = query_i64(
             &url,
