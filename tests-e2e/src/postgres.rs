@@ -49,8 +49,13 @@ pub fn skip(test: &str, why: &str) {
     eprintln!("SKIPPED {test}: {why}");
 }
 
-/// Creates `hookbox_<pid>_<n>` through `admin` and returns its URL.
-fn create_database(admin: &str) -> String {
+/// Creates `hookbox_<pid>_<n>` through `admin` (a URL whose role may
+/// create databases) and returns its URL.
+///
+/// # Panics
+/// When it cannot connect or the statement fails.
+#[must_use]
+pub fn create_database(admin: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     let name = format!(
         "hookbox_{}_{}",

@@ -55,9 +55,10 @@ impl LoadResult {
 }
 
 /// Sends each request once, `concurrency` at a time on keep-alive
-/// connections, stopping early at `deadline`.
+/// connections spread over `addrs` (replicas) in turn, stopping early at
+/// `deadline`.
 pub(crate) fn run(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     requests: &Arc<Vec<Vec<u8>>>,
     concurrency: usize,
     deadline: Duration,
@@ -66,9 +67,10 @@ pub(crate) fn run(
     let merged = Arc::new(Mutex::new(LoadResult::default()));
     let start = Instant::now();
     let workers: Vec<_> = (0..concurrency.max(1))
-        .map(|_| {
+        .map(|w| {
             let (next, merged, requests) =
                 (Arc::clone(&next), Arc::clone(&merged), Arc::clone(requests));
+            let addr = addrs[w % addrs.len().max(1)];
             std::thread::spawn(move || {
                 let mut conn = Connection::new(addr);
                 let mut mine = LoadResult::default();

@@ -5,6 +5,7 @@
 )]
 
 mod load;
+mod postgres_direct;
 mod soak;
 mod traffic;
 
@@ -41,6 +42,11 @@ USAGE: hookbox-bench [OPTIONS]
   --soak SECONDS        instead: mixed writes (70 %) and reads at --concurrency
                         for SECONDS, sampling RSS; fails on any 5xx
   --quick               one small run (CI): 2000 messages, 5000 rows, 100 reads
+  --database-url URL    run on PostgreSQL instead of SQLite: URL names a server
+                        and a role that may CREATE DATABASE; each phase gets a
+                        fresh database. Adds PostgreSQL's own batched insert
+                        rate into the same schema (the ceiling) to the report
+  --replicas N          hookbox processes sharing that database      [1]
 ";
 
 #[derive(Debug, Clone)]
@@ -59,6 +65,8 @@ struct Options {
     soak_ids: Option<u64>,
     keep_db: Option<String>,
     runs: usize,
+    database_url: Option<String>,
+    replicas: usize,
 }
 
 impl Default for Options {
@@ -78,6 +86,8 @@ impl Default for Options {
             soak_ids: None,
             keep_db: None,
             runs: 3,
+            database_url: None,
+            replicas: 1,
         }
     }
 }
@@ -104,6 +114,8 @@ fn parse_args() -> Result<Options, String> {
             "--rejects" => num!(rejects, "--rejects"),
             "--max-seconds" => num!(max_seconds, "--max-seconds"),
             "--runs" => num!(runs, "--runs"),
+            "--replicas" => num!(replicas, "--replicas"),
+            "--database-url" => o.database_url = Some(value("--database-url")?),
             "--out" => o.out = value("--out")?,
             "--no-search-index" => o.search_index = false,
             "--keep-db" => o.keep_db = Some(value("--keep-db")?),
@@ -265,62 +277,82 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         "phase", "requests", "per sec", "p50 ms", "p95 ms", "p99 ms", "max ms"
     );
 
-    // 1. The adapter alone, from as many threads as HTTP will use.
-    let adapter_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let adapter = Arc::new(
-        SqliteStore::open(&SqliteConfig::new(adapter_dir.path().join("adapter.db")))
-            .map_err(|e| e.to_string())?,
-    );
+    // 1. The adapter alone, from as many threads as HTTP will use; on
+    // PostgreSQL also the server's own batched insert rate (the ceiling).
     let adapter_msgs: Arc<Vec<domain::Message>> = Arc::new(
         (0..o.messages)
             .filter_map(|n| fields("a", n, &senders, &mut rng).message())
             .collect(),
     );
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let start = Instant::now();
-    let threads: Vec<_> = (0..o.concurrency)
-        .map(|_| {
-            let (adapter, msgs, next) = (
-                Arc::clone(&adapter),
-                Arc::clone(&adapter_msgs),
-                Arc::clone(&next),
-            );
-            std::thread::spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if i >= msgs.len() || start.elapsed() > deadline {
-                        break;
-                    }
-                    let _ = adapter.insert(msgs[i].clone());
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        let _ = t.join();
-    }
-    let adapter_elapsed = start.elapsed();
-    let adapter_rows = adapter.stats().map_err(|e| e.to_string())?.total_messages;
-    #[expect(clippy::cast_precision_loss, reason = "row counts")]
-    let adapter_rate = adapter_rows as f64 / adapter_elapsed.as_secs_f64();
+    let adapter_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let adapter: Arc<dyn MessageStore> = match &o.database_url {
+        None => Arc::new(
+            SqliteStore::open(&SqliteConfig::new(adapter_dir.path().join("adapter.db")))
+                .map_err(|e| e.to_string())?,
+        ),
+        Some(admin) => Arc::new(postgres_direct::fresh_store(admin, o.search_index)?.0),
+    };
+    let adapter_rate = adapter_insert_rate(&adapter, &adapter_msgs, o.concurrency, deadline)?;
     println!(
         "{:<28} {:>8} {:>10.0}",
-        "adapter insert (no HTTP)", adapter_rows, adapter_rate
+        "adapter insert (no HTTP)",
+        adapter_msgs.len(),
+        adapter_rate
     );
     drop(adapter);
     drop(adapter_dir);
+    let ceiling = match &o.database_url {
+        None => None,
+        Some(admin) => {
+            let rate = postgres_direct::batched_insert_rate(
+                admin,
+                o.search_index,
+                &adapter_msgs,
+                8,
+                64,
+                deadline,
+            )?;
+            println!(
+                "{:<28} {:>8} {:>10.0}",
+                "postgres alone (64-row tx)",
+                adapter_msgs.len(),
+                rate
+            );
+            Some(rate)
+        }
+    };
 
     // 2. Ingest over HTTP.
     let dir = Arc::new(tempfile::tempdir().map_err(|e| e.to_string())?);
-    let builder = Server::builder()
+    let database_url = o
+        .database_url
+        .as_deref()
+        .map(testkit::postgres::create_database);
+    let mut builder = Server::builder()
         .in_dir(Arc::clone(&dir))
         .env("SEARCH_INDEX", if o.search_index { "on" } else { "off" })
         .discard_stdout();
-    let mut server = builder
-        .clone()
-        .try_start()
-        .map_err(|e| format!("hookbox did not start: {e:?}"))?;
-    let client = server.client();
+    if let Some(url) = &database_url {
+        builder = builder.env("DATABASE_URL", url);
+    }
+    let replicas = if database_url.is_some() {
+        o.replicas.max(1)
+    } else {
+        1
+    };
+    let mut servers = (0..replicas)
+        .map(|_| {
+            // Each replica on a port of its own (discard_stdout picks one).
+            builder
+                .clone()
+                .without("PORT")
+                .discard_stdout()
+                .try_start()
+                .map_err(|e| format!("hookbox did not start: {e:?}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let addrs: Vec<std::net::SocketAddr> = servers.iter().map(|s| s.client().addr()).collect();
+    let client = servers[0].client();
     let ingest: Vec<traffic::Fields> = (0..o.messages)
         .map(|n| fields("m", n, &senders, &mut rng))
         .collect();
@@ -331,7 +363,7 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
             .map(|b| webhook_request(b, &sign(b)))
             .collect(),
     );
-    let r = load::run(client.addr(), &requests, o.concurrency, deadline);
+    let r = load::run(&addrs, &requests, o.concurrency, deadline);
     report.phase("ingest (unique, signed)", &r, Some(200));
     let ingest_rate = r.rate();
     let acknowledged: HashSet<&str> = r
@@ -342,7 +374,7 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
     let ingest_row = report.rows.last().cloned().unwrap_or_default();
 
     // 3. Replays, forgeries, invalid bodies.
-    let r = load::run(client.addr(), &requests, o.concurrency, deadline);
+    let r = load::run(&addrs, &requests, o.concurrency, deadline);
     report.phase("replay (duplicates)", &r, Some(200));
     let forged: Arc<Vec<Vec<u8>>> = Arc::new(
         bodies
@@ -352,7 +384,7 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
             .map(|b| webhook_request(b, &"0".repeat(64)))
             .collect(),
     );
-    let r = load::run(client.addr(), &forged, o.concurrency, deadline);
+    let r = load::run(&addrs, &forged, o.concurrency, deadline);
     report.phase("bad signature", &r, Some(401));
     let invalid: Arc<Vec<Vec<u8>>> = Arc::new(
         (0..o.rejects)
@@ -363,7 +395,7 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
             })
             .collect(),
     );
-    let r = load::run(client.addr(), &invalid, o.concurrency, deadline);
+    let r = load::run(&addrs, &invalid, o.concurrency, deadline);
     report.phase("invalid body", &r, Some(422));
 
     // 4. Consistency: total, stats and the acknowledged set agree exactly.
@@ -404,43 +436,83 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         stats["total_messages"],
         walked.len()
     );
-    let ingest_rss = peak_rss_mb(server.pid());
-    server.terminate();
+    let ingest_rss = peak_rss_mb(servers[0].pid());
+    for server in &mut servers {
+        server.terminate();
+    }
 
     // 5. Seed to the target size through the adapter, then time a restart.
-    // Directly through SqliteStore, not the port: `insert_many` (not on the
+    // Directly through the adapter, not the port: `insert_many` (not on the
     // port) commits 5,000 rows a transaction, so a million rows take seconds
-    // instead of minutes; the HTTP path was measured in step 1.
+    // instead of minutes; the HTTP path was measured in step 2.
     let seed_start = Instant::now();
-    let store = SqliteStore::open(&SqliteConfig::new(dir.path().join("hookbox.db")))
-        .map_err(|e| e.to_string())?;
     let mut seeded = expected;
     let mut n = 0;
-    while seeded < o.seed_rows && seed_start.elapsed() < Duration::from_secs(o.max_seconds * 5) {
+    let mut chunks = std::iter::from_fn(|| {
+        if seeded >= o.seed_rows || seed_start.elapsed() > Duration::from_secs(o.max_seconds * 5) {
+            return None;
+        }
         let chunk: Vec<domain::Message> = (0..5000.min(o.seed_rows - seeded))
             .filter_map(|_| {
                 n += 1;
                 fields("s", n, &senders, &mut rng).message()
             })
             .collect();
-        seeded += store.insert_many(chunk).map_err(|e| e.to_string())?.len() as u64;
+        seeded += chunk.len() as u64;
+        Some(chunk)
+    });
+    let mut index_secs = 0.0;
+    match &database_url {
+        None => {
+            let store = SqliteStore::open(&SqliteConfig::new(dir.path().join("hookbox.db")))
+                .map_err(|e| e.to_string())?;
+            for chunk in chunks.by_ref() {
+                store.insert_many(chunk).map_err(|e| e.to_string())?;
+            }
+            let index_start = Instant::now();
+            let caught_up = store
+                .wait_for_search_index(Duration::from_secs(o.max_seconds * 10))
+                .map_err(|e| e.to_string())?;
+            report.check(caught_up, "the search index did not catch up".to_owned());
+            index_secs = index_start.elapsed().as_secs_f64();
+        }
+        Some(url) => {
+            let config = postgres_adapter::PostgresConfig::from_lookup(url, |name| {
+                (name == "SEARCH_INDEX")
+                    .then(|| if o.search_index { "on" } else { "off" }.to_owned())
+            })
+            .map_err(|e| e.to_string())?;
+            let store =
+                postgres_adapter::PostgresStore::open(&config).map_err(|e| e.to_string())?;
+            for chunk in chunks.by_ref() {
+                store.insert_many(chunk).map_err(|e| e.to_string())?;
+            }
+            // Fresh statistics for the planner, as autovacuum would make.
+            let mut client =
+                postgres::Client::connect(url, postgres::NoTls).map_err(|e| e.to_string())?;
+            client
+                .batch_execute("VACUUM ANALYZE")
+                .map_err(|e| e.to_string())?;
+        }
     }
     let seed_secs = seed_start.elapsed().as_secs_f64();
-    let index_start = Instant::now();
-    let caught_up = store
-        .wait_for_search_index(Duration::from_secs(o.max_seconds * 10))
-        .map_err(|e| e.to_string())?;
-    report.check(caught_up, "the search index did not catch up".to_owned());
-    let index_secs = index_start.elapsed().as_secs_f64();
-    drop(store);
     println!(
         "seed: {seeded} rows in {seed_secs:.1} s; search index caught up {index_secs:.1} s later"
     );
     let start = Instant::now();
-    let server = builder
-        .try_start()
-        .map_err(|e| format!("hookbox did not restart: {e:?}"))?;
+    let servers: Vec<Server> = (0..replicas)
+        .map(|_| {
+            builder
+                .clone()
+                .without("PORT")
+                .discard_stdout()
+                .try_start()
+                .map_err(|e| format!("hookbox did not restart: {e:?}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let server = &servers[0];
     let client = server.client();
+    let addrs: Vec<std::net::SocketAddr> = servers.iter().map(|s| s.client().addr()).collect();
     while client.get("/health/ready").map(|r| r.status).unwrap_or(0) != 200 {
         if start.elapsed() > Duration::from_secs(30) {
             return Err("not ready 30 s after restart".to_owned());
@@ -536,18 +608,28 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
     for (name, targets) in shapes {
         let requests: Arc<Vec<Vec<u8>>> =
             Arc::new(targets.iter().map(|t| get_request(t)).collect());
-        let r = load::run(client.addr(), &requests, o.read_concurrency, deadline);
+        let r = load::run(&addrs, &requests, o.read_concurrency, deadline);
         report.phase(name, &r, Some(200));
         reads.push(report.rows.last().cloned().unwrap_or_default());
     }
     let read_rss = peak_rss_mb(server.pid());
-    let db_mb = dir_size(dir.path()) as f64 / 1_048_576.0;
+    let db_bytes = match &database_url {
+        None => dir_size(dir.path()),
+        Some(url) => postgres_direct::database_bytes(url),
+    };
+    let db_mb = db_bytes as f64 / 1_048_576.0;
     println!("peak RSS: ingest {ingest_rss:.1} MB, reads {read_rss:.1} MB; database {db_mb:.0} MB");
     println!(
         "ingest {ingest_rate:.0}/s = {:.2} x the adapter's {adapter_rate:.0} rows/s",
         ingest_rate / adapter_rate.max(1e-9)
     );
-    drop(server);
+    if let Some(ceiling) = ceiling {
+        println!(
+            "ingest {ingest_rate:.0}/s = {:.2} x PostgreSQL's own {ceiling:.0} rows/s ({replicas} replica(s))",
+            ingest_rate / ceiling.max(1e-9)
+        );
+    }
+    drop(servers);
     if let Some(keep) = &o.keep_db {
         keep_files(dir.path(), std::path::Path::new(keep))?;
         println!("database files copied to {keep}");
@@ -560,6 +642,10 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         "adapter_rows_per_second": adapter_rate,
         "ingest": ingest_row,
         "ingest_to_adapter_ratio": ingest_rate / adapter_rate.max(1e-9),
+        "store": if database_url.is_some() { "postgres" } else { "sqlite" },
+        "replicas": replicas,
+        "postgres_batched_insert_rows_per_second": ceiling,
+        "ingest_to_postgres_ratio": ceiling.map(|c| ingest_rate / c.max(1e-9)),
         "phases": report.rows,
         "reads": reads,
         "rows_for_reads": seeded,
@@ -569,6 +655,39 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         "failures": report.failures,
     });
     Ok((report.failures, result))
+}
+
+/// Rows per second `threads` callers get inserting `messages` one by one
+/// through the port (as many threads as HTTP would use).
+fn adapter_insert_rate(
+    store: &Arc<dyn MessageStore>,
+    messages: &Arc<Vec<domain::Message>>,
+    threads: usize,
+    deadline: Duration,
+) -> Result<f64, String> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (store, msgs, next) = (Arc::clone(store), Arc::clone(messages), Arc::clone(&next));
+            std::thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= msgs.len() || start.elapsed() > deadline {
+                        break;
+                    }
+                    let _ = store.insert(msgs[i].clone());
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    let elapsed = start.elapsed();
+    let rows = store.stats().map_err(|e| e.to_string())?.total_messages;
+    #[expect(clippy::cast_precision_loss, reason = "row counts")]
+    Ok(rows as f64 / elapsed.as_secs_f64())
 }
 
 /// Runs the scenario `--runs` times; with more than one run, every figure

@@ -1,0 +1,101 @@
+//! PostgreSQL's own batched insert rate into hookbox's schema: the ceiling
+//! the PostgreSQL store's ingest is measured against, in the same run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use domain::Message;
+use postgres_adapter::{PostgresConfig, PostgresStore};
+
+/// A store on a fresh database of the server `admin` names.
+pub(crate) fn fresh_store(
+    admin: &str,
+    search_index: bool,
+) -> Result<(PostgresStore, String), String> {
+    let url = testkit::postgres::create_database(admin);
+    let config = PostgresConfig::from_lookup(&url, |name| {
+        (name == "SEARCH_INDEX").then(|| if search_index { "on" } else { "off" }.to_owned())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok((
+        PostgresStore::open(&config).map_err(|e| e.to_string())?,
+        url,
+    ))
+}
+
+/// Rows per second that `clients` plain connections insert into a fresh
+/// database with hookbox's schema, in transactions of `batch` rows (one
+/// `INSERT … SELECT FROM unnest … ON CONFLICT DO NOTHING` each, as the
+/// store's writer does, without its counters).
+pub(crate) fn batched_insert_rate(
+    admin: &str,
+    search_index: bool,
+    messages: &Arc<Vec<Message>>,
+    clients: usize,
+    batch: usize,
+    deadline: Duration,
+) -> Result<f64, String> {
+    let (store, url) = fresh_store(admin, search_index)?;
+    drop(store);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            let (url, messages, next) = (url.clone(), Arc::clone(messages), Arc::clone(&next));
+            std::thread::spawn(move || -> Result<u64, String> {
+                let mut client =
+                    postgres::Client::connect(&url, postgres::NoTls).map_err(|e| e.to_string())?;
+                let mut rows = 0;
+                loop {
+                    let from = next.fetch_add(batch, Ordering::Relaxed);
+                    if from >= messages.len() || start.elapsed() > deadline {
+                        return Ok(rows);
+                    }
+                    let chunk = &messages[from..(from + batch).min(messages.len())];
+                    let col = |f: &dyn Fn(&Message) -> Option<String>| -> Vec<Option<String>> {
+                        chunk.iter().map(f).collect()
+                    };
+                    let ids = col(&|m| Some(m.id().as_str().to_owned()));
+                    let froms = col(&|m| Some(m.from().as_str().to_owned()));
+                    let tos = col(&|m| Some(m.to().as_str().to_owned()));
+                    let tss = col(&|m| Some(m.ts().as_str().to_owned()));
+                    let keys = col(&|m| Some(m.ts().sort_key()));
+                    let texts = col(&|m| m.text().map(|t| t.as_str().to_owned()));
+                    let folded = col(&|m| m.text().map(domain::MessageText::folded));
+                    let received: Vec<i64> = vec![0; chunk.len()];
+                    let mut tx = client.transaction().map_err(|e| e.to_string())?;
+                    let n = tx
+                        .execute(
+                            "INSERT INTO messages
+                                 (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded, received_at)
+                             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                                                  $5::text[], $6::text[], $7::text[], $8::int8[])
+                             ON CONFLICT (message_id) DO NOTHING",
+                            &[&ids, &froms, &tos, &tss, &keys, &texts, &folded, &received],
+                        )
+                        .map_err(|e| e.to_string())?;
+                    tx.commit().map_err(|e| e.to_string())?;
+                    rows += n;
+                }
+            })
+        })
+        .collect();
+    let mut rows = 0;
+    for t in threads {
+        rows += t
+            .join()
+            .map_err(|_| "an insert thread panicked".to_owned())??;
+    }
+    #[expect(clippy::cast_precision_loss, reason = "row counts")]
+    Ok(rows as f64 / start.elapsed().as_secs_f64().max(1e-9))
+}
+
+/// The database's size on disk, in bytes.
+pub(crate) fn database_bytes(url: &str) -> u64 {
+    u64::try_from(testkit::postgres::query_i64(
+        url,
+        "SELECT pg_database_size(current_database())",
+    ))
+    .unwrap_or(0)
+}
