@@ -3,6 +3,7 @@
 mod message;
 mod query;
 mod signature;
+mod standard_webhooks;
 mod stats;
 mod store;
 mod timestamp;
@@ -19,6 +20,9 @@ pub use query::{
     fold_case,
 };
 pub use signature::{EmptySecret, SecretSlot, SignatureError, SigningKeys, WebhookSecret};
+pub use standard_webhooks::{
+    DEFAULT_TOLERANCE_SECONDS, StandardHeaders, StandardSignatureError, parse_signatures,
+};
 pub use stats::{SenderCount, Stats, TOP_SENDERS};
 pub use store::{BoxError, InsertOutcome, MessageStore, StoreError};
 pub use timestamp::{Timestamp, TimestampError};

@@ -70,6 +70,36 @@ impl Msisdn {
         }
     }
 
+    /// From digits alone, as WhatsApp sends a sender (`15551234567`
+    /// becomes `+15551234567`).
+    ///
+    /// # Errors
+    /// [`Problem::NotMsisdn`] unless `digits` is 1 to 15 ASCII digits.
+    pub fn from_digits(digits: &str) -> Result<Self, Problem> {
+        Self::new(format!("+{digits}"))
+    }
+
+    /// From a number as people write it (WhatsApp's
+    /// `display_phone_number`: `+1 555-012 3456`, `15550123456`): its
+    /// digits, the rest (spaces, dashes, dots, brackets, a leading `+`)
+    /// ignored.
+    ///
+    /// # Errors
+    /// [`Problem::NotMsisdn`] unless there are 1 to 15 digits and nothing
+    /// but those separators.
+    pub fn from_display(number: &str) -> Result<Self, Problem> {
+        let separators = |c: char| matches!(c, ' ' | '-' | '.' | '(' | ')' | '+');
+        if !number.chars().all(|c| c.is_ascii_digit() || separators(c)) {
+            return Err(Problem::NotMsisdn);
+        }
+        Self::from_digits(
+            &number
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>(),
+        )
+    }
+
     /// The number, `+` included.
     #[must_use]
     pub fn as_str(&self) -> &str {
@@ -543,6 +573,34 @@ mod tests {
             err.errors()[0].problem.to_string(),
             "String should have at most 4096 characters"
         );
+    }
+
+    #[test]
+    fn numbers_from_digits_and_display_forms() {
+        let ok = |r: Result<Msisdn, Problem>| r.map(|m| m.as_str().to_owned());
+        assert_eq!(
+            ok(Msisdn::from_digits("15551234567")),
+            Ok("+15551234567".to_owned())
+        );
+        assert_eq!(
+            ok(Msisdn::from_digits("1234567890123456")),
+            Err(Problem::NotMsisdn)
+        );
+        assert_eq!(ok(Msisdn::from_digits("+1555")), Err(Problem::NotMsisdn));
+        assert_eq!(ok(Msisdn::from_digits("")), Err(Problem::NotMsisdn));
+        assert_eq!(
+            ok(Msisdn::from_display("+1 555-012 (3456)")),
+            Ok("+15550123456".to_owned())
+        );
+        assert_eq!(
+            ok(Msisdn::from_display("15550783881")),
+            Ok("+15550783881".to_owned())
+        );
+        assert_eq!(
+            ok(Msisdn::from_display("555 CALL NOW")),
+            Err(Problem::NotMsisdn)
+        );
+        assert_eq!(ok(Msisdn::from_display("--")), Err(Problem::NotMsisdn));
     }
 
     #[test]

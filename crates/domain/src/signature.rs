@@ -34,11 +34,19 @@ impl WebhookSecret {
     }
 
     fn tag(&self, body: &[u8]) -> [u8; TAG_LEN] {
-        // HMAC takes keys of any length; an error here is impossible.
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-        mac.update(body);
-        mac.finalize().into_bytes().into()
+        hmac_tag(&self.0, &[body])
+    }
+
+    /// The key Standard Webhooks signs with: for a `whsec_…` secret, the
+    /// base64 after the prefix, decoded; for any other secret (or one whose
+    /// rest is not base64), the secret's bytes as they are.
+    pub(crate) fn standard_webhooks_key(&self) -> Vec<u8> {
+        use base64::Engine as _;
+        self.0
+            .strip_prefix(b"whsec_")
+            .and_then(|rest| base64::engine::general_purpose::STANDARD.decode(rest).ok())
+            .filter(|key| !key.is_empty())
+            .unwrap_or_else(|| self.0.clone())
     }
 
     /// The lower-case hex signature of `body`, as a sender puts it in
@@ -55,6 +63,17 @@ impl WebhookSecret {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// HMAC-SHA256 of the concatenated `parts` under `key`.
+pub(crate) fn hmac_tag(key: &[u8], parts: &[&[u8]]) -> [u8; TAG_LEN] {
+    // HMAC takes keys of any length; an error here is impossible.
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
 
 impl fmt::Debug for WebhookSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -133,6 +152,12 @@ impl SigningKeys {
     #[must_use]
     pub fn primary(&self) -> &WebhookSecret {
         &self.primary
+    }
+
+    /// Every accepted secret with its slot, the primary first.
+    pub(crate) fn all(&self) -> impl Iterator<Item = (SecretSlot, &WebhookSecret)> {
+        std::iter::once((SecretSlot::Primary, &self.primary))
+            .chain(self.previous.iter().map(|s| (SecretSlot::Previous, s)))
     }
 
     /// Checks an `X-Signature` header value against the raw body.

@@ -66,6 +66,15 @@ pub trait MessageStore: Send + Sync {
     /// - [`StoreError::Internal`] on anything else.
     fn insert(&self, message: Message) -> Result<InsertOutcome, StoreError>;
 
+    /// Stores `messages` in one transaction: when this returns `Ok`, every
+    /// one of them is durable; on an error, none of them was stored. One
+    /// outcome per message, in order; within the call, the first message
+    /// under an id is the one stored and later ones are `Duplicate`.
+    ///
+    /// # Errors
+    /// As [`MessageStore::insert`], for the whole call.
+    fn insert_all(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError>;
+
     /// One page of the messages matching `query`, with the exact total.
     ///
     /// # Errors

@@ -17,6 +17,9 @@ pub enum TimestampError {
     /// Well formed, but no such calendar date or time of day (say `2025-02-30`).
     #[error("is not a real calendar date and time")]
     NotACalendarInstant,
+    /// Not a whole, non-negative number of Unix seconds in years 1970-9999.
+    #[error("must be Unix seconds (digits only) between 1970 and 9999")]
+    UnixSeconds,
 }
 
 /// An instant in UTC, parsed from RFC 3339 text ending in an upper-case `Z`.
@@ -43,6 +46,36 @@ impl Timestamp {
             raw: raw.to_owned(),
             instant,
         })
+    }
+
+    /// From Unix seconds written as digits (WhatsApp's `timestamp`), as
+    /// RFC 3339 UTC with `Z` and no fraction: `1504902988` becomes
+    /// `2017-09-08T20:36:28Z`.
+    ///
+    /// # Errors
+    /// [`TimestampError::UnixSeconds`] for anything but 1 to 12 ASCII
+    /// digits naming an instant before the year 10000.
+    pub fn from_unix_seconds(seconds: &str) -> Result<Self, TimestampError> {
+        if seconds.is_empty() || seconds.len() > 12 || !seconds.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(TimestampError::UnixSeconds);
+        }
+        let n: i64 = seconds.parse().map_err(|_| TimestampError::UnixSeconds)?;
+        let t = time::OffsetDateTime::from_unix_timestamp(n)
+            .map_err(|_| TimestampError::UnixSeconds)?;
+        if t.year() > 9999 {
+            return Err(TimestampError::UnixSeconds);
+        }
+        let text = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+        Self::parse(&text)
     }
 
     /// The text exactly as received.
@@ -169,6 +202,29 @@ fn parse_instant(raw: &str) -> Result<PrimitiveDateTime, TimestampError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_seconds() {
+        let ok = |s: &str| Timestamp::from_unix_seconds(s).map(|t| t.as_str().to_owned());
+        assert_eq!(ok("1504902988"), Ok("2017-09-08T20:36:28Z".to_owned()));
+        assert_eq!(ok("0"), Ok("1970-01-01T00:00:00Z".to_owned()));
+        assert_eq!(ok("253402300799"), Ok("9999-12-31T23:59:59Z".to_owned()));
+        for bad in [
+            "",
+            "-1",
+            "1.5",
+            "12a",
+            " 1",
+            "253402300800",
+            "9999999999999",
+        ] {
+            assert_eq!(
+                Timestamp::from_unix_seconds(bad),
+                Err(TimestampError::UnixSeconds),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn parses_or_rejects() {

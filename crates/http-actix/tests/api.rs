@@ -19,6 +19,9 @@ impl MessageStore for BrokenStore {
     fn insert(&self, _: Message) -> Result<InsertOutcome, StoreError> {
         Err((self.fail)())
     }
+    fn insert_all(&self, _: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
+        Err((self.fail)())
+    }
     fn list(&self, _: &MessageQuery) -> Result<Page, StoreError> {
         Err((self.fail)())
     }

@@ -164,6 +164,11 @@ impl MessageStore for PostgresStore {
             .ok_or_else(|| StoreError::Internal("the writer returned no outcome".into()))
     }
 
+    fn insert_all(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
+        // One writer job is never split: it commits in one transaction.
+        self.insert_many(messages)
+    }
+
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
         self.snapshot(|tx| reads::list(tx, query))
     }

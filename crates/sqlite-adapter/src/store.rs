@@ -280,6 +280,11 @@ impl MessageStore for SqliteStore {
             .ok_or_else(|| StoreError::Internal("the writer returned no outcome".into()))
     }
 
+    fn insert_all(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
+        // One writer job is never split: it commits in one transaction.
+        self.insert_many(messages)
+    }
+
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
         let mut conn = self.reader()?;
         // One read transaction: `total` and the page see the same snapshot.

@@ -126,6 +126,48 @@ pub fn first_write_wins(store: &dyn MessageStore) {
     assert_eq!((stats.total_messages, stats.senders_count), (1, 1));
 }
 
+/// `insert_all` stores a batch at once, one outcome per message in order:
+/// new ones `Created`, ids already stored or repeated within the batch
+/// `Duplicate`, the first of each id winning.
+pub fn insert_all_reports_each_outcome_in_order(store: &dyn MessageStore) {
+    insert(
+        store,
+        message("old", "+911", "2025-01-15T10:00:00Z", Some("stored before")),
+    );
+    let batch = vec![
+        message("b1", "+911", "2025-01-15T11:00:00Z", Some("first b1")),
+        message("old", "+922", "2025-01-15T12:00:00Z", Some("late copy")),
+        message("b2", "+922", "2025-01-15T13:00:00Z", None),
+        message("b1", "+933", "2025-01-15T14:00:00Z", Some("second b1")),
+    ];
+    assert_eq!(
+        store.insert_all(batch).expect("insert_all"),
+        [
+            InsertOutcome::Created,
+            InsertOutcome::Duplicate,
+            InsertOutcome::Created,
+            InsertOutcome::Duplicate
+        ]
+    );
+    let page = store.list(&MessageQuery::default()).expect("list");
+    let stored: Vec<(&str, Option<&str>)> = page
+        .messages
+        .iter()
+        .map(|m| (m.id().as_str(), m.text().map(MessageText::as_str)))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("old", Some("stored before")),
+            ("b1", Some("first b1")),
+            ("b2", None)
+        ]
+    );
+    let stats = store.stats().expect("stats");
+    assert_eq!((stats.total_messages, stats.senders_count), (3, 2));
+    assert_eq!(store.insert_all(Vec::new()).expect("empty batch"), []);
+}
+
 /// Many threads inserting the same id at once store one row; exactly one
 /// of them hears `Created`.
 pub fn concurrent_identical_inserts_store_one_row(store: &dyn MessageStore) {
@@ -657,6 +699,7 @@ macro_rules! message_store_contract {
     ($factory:expr) => {
         $crate::message_store_contract!(@tests $factory;
             first_write_wins,
+            insert_all_reports_each_outcome_in_order,
             concurrent_identical_inserts_store_one_row,
             orders_by_instant_then_id,
             filters_alone_and_combined,

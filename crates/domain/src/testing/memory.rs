@@ -64,6 +64,10 @@ impl MessageStore for MemoryStore {
         Ok(InsertOutcome::Created)
     }
 
+    fn insert_all(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
+        messages.into_iter().map(|m| self.insert(m)).collect()
+    }
+
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
         let all = self.all()?;
         let matching: Vec<&Message> = all.iter().filter(|m| matches(query, m)).collect();
