@@ -18,6 +18,34 @@ pub struct Config {
     pub log_level: slog::Level,
     /// Largest accepted webhook body (`MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// How far `webhook-timestamp` may be from the server's clock, either
+    /// way (`WEBHOOK_TOLERANCE_SECONDS`).
+    pub tolerance_seconds: u64,
+    /// WhatsApp Cloud API, when configured (`WHATSAPP_*`).
+    pub whatsapp: Option<WhatsAppConfig>,
+}
+
+/// WhatsApp Cloud API's settings: both the app secret and the verify token
+/// are needed to serve `/webhook/whatsapp`.
+#[derive(Clone)]
+pub struct WhatsAppConfig {
+    /// The app secret Meta signs with (`WHATSAPP_APP_SECRET` or
+    /// `WHATSAPP_APP_SECRET_FILE`, with `WHATSAPP_APP_SECRET_PREVIOUS`).
+    pub keys: SigningKeys,
+    /// The token typed into Meta's dashboard (`WHATSAPP_VERIFY_TOKEN`).
+    pub verify_token: String,
+    /// Largest accepted notification (`WHATSAPP_MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for WhatsAppConfig {
+    /// Never shows the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhatsAppConfig")
+            .field("keys", &self.keys)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the environment does not make a valid [`Config`]. Messages name the
@@ -29,25 +57,28 @@ pub enum ConfigError {
         "WEBHOOK_SECRET is not set (set it, or WEBHOOK_SECRET_FILE, to the shared HMAC secret)"
     )]
     MissingSecret,
+    /// One of the WhatsApp pair is set without the other.
+    #[error("{0} is set but {1} is not; WhatsApp needs both")]
+    HalfWhatsApp(&'static str, &'static str),
     /// The secret is empty.
     #[error("{0} is empty; it must be a non-empty string")]
     EmptySecret(&'static str),
-    /// Both ways of giving the secret are used.
-    #[error("set WEBHOOK_SECRET or WEBHOOK_SECRET_FILE, not both")]
-    SecretTwice,
-    /// `WEBHOOK_SECRET_FILE` cannot be read.
-    #[error("cannot read WEBHOOK_SECRET_FILE {path}: {reason}")]
+    /// Both ways of giving a secret are used.
+    #[error("set {0} or {0}_FILE, not both")]
+    SecretTwice(&'static str),
+    /// A `…_FILE` cannot be read.
+    #[error("cannot read {name} {path}: {reason}")]
     SecretFile {
+        /// The variable.
+        name: &'static str,
         /// The file named.
         path: String,
         /// The I/O error.
         reason: String,
     },
-    /// `WEBHOOK_SECRET_PREVIOUS` lists an empty secret.
-    #[error(
-        "WEBHOOK_SECRET_PREVIOUS has an empty entry; list non-empty secrets separated by commas"
-    )]
-    EmptyPreviousSecret,
+    /// A `…_PREVIOUS` list has an empty secret.
+    #[error("{0} has an empty entry; list non-empty secrets separated by commas")]
+    EmptyPreviousSecret(&'static str),
     /// A variable does not parse.
     #[error("{name} must be {expected}, got {value:?}")]
     Invalid {
@@ -97,12 +128,21 @@ impl Config {
             65_536,
             "a positive number of bytes",
         )?;
+        let tolerance = positive(
+            &lookup,
+            "WEBHOOK_TOLERANCE_SECONDS",
+            usize::try_from(domain::DEFAULT_TOLERANCE_SECONDS).unwrap_or(300),
+            "a positive number of seconds",
+        )?;
+        let whatsapp = whatsapp(&lookup)?;
         Ok(Self {
             keys,
             host,
             port,
             log_level,
             max_body_bytes,
+            tolerance_seconds: u64::try_from(tolerance).unwrap_or(u64::MAX),
+            whatsapp,
         })
     }
 }
@@ -134,14 +174,32 @@ fn invalid(name: &'static str, expected: &'static str, value: String) -> ConfigE
 }
 
 fn signing_keys(lookup: &impl Fn(&str) -> Option<String>) -> Result<SigningKeys, ConfigError> {
-    let primary = match (lookup("WEBHOOK_SECRET"), lookup("WEBHOOK_SECRET_FILE")) {
-        (Some(_), Some(_)) => return Err(ConfigError::SecretTwice),
-        (None, None) => return Err(ConfigError::MissingSecret),
+    named_keys(
+        lookup,
+        "WEBHOOK_SECRET",
+        "WEBHOOK_SECRET_FILE",
+        "WEBHOOK_SECRET_PREVIOUS",
+    )?
+    .ok_or(ConfigError::MissingSecret)
+}
+
+/// A secret from `name` or the file `file_name` names (one trailing newline
+/// trimmed), with older ones from `previous_name`; `None` when neither is set.
+fn named_keys(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    file_name: &'static str,
+    previous_name: &'static str,
+) -> Result<Option<SigningKeys>, ConfigError> {
+    let primary = match (lookup(name), lookup(file_name)) {
+        (Some(_), Some(_)) => return Err(ConfigError::SecretTwice(name)),
+        (None, None) => return Ok(None),
         (Some(secret), None) => {
-            WebhookSecret::new(secret).map_err(|_| ConfigError::EmptySecret("WEBHOOK_SECRET"))?
+            WebhookSecret::new(secret).map_err(|_| ConfigError::EmptySecret(name))?
         }
         (None, Some(path)) => {
             let content = std::fs::read(&path).map_err(|e| ConfigError::SecretFile {
+                name: file_name,
                 path: path.clone(),
                 reason: e.kind().to_string(),
             })?;
@@ -149,19 +207,58 @@ fn signing_keys(lookup: &impl Fn(&str) -> Option<String>) -> Result<SigningKeys,
                 .strip_suffix(b"\n")
                 .map(|c| c.strip_suffix(b"\r").unwrap_or(c))
                 .unwrap_or(&content);
-            WebhookSecret::new(trimmed)
-                .map_err(|_| ConfigError::EmptySecret("WEBHOOK_SECRET_FILE"))?
+            WebhookSecret::new(trimmed).map_err(|_| ConfigError::EmptySecret(file_name))?
         }
     };
-    let previous = match lookup("WEBHOOK_SECRET_PREVIOUS") {
+    let previous = match lookup(previous_name) {
         None => Vec::new(),
         Some(list) if list.is_empty() => Vec::new(),
         Some(list) => list
             .split(',')
-            .map(|s| WebhookSecret::new(s).map_err(|_| ConfigError::EmptyPreviousSecret))
+            .map(|s| {
+                WebhookSecret::new(s).map_err(|_| ConfigError::EmptyPreviousSecret(previous_name))
+            })
             .collect::<Result<_, _>>()?,
     };
-    Ok(SigningKeys::new(primary).with_previous(previous))
+    Ok(Some(SigningKeys::new(primary).with_previous(previous)))
+}
+
+/// WhatsApp's settings: none when neither the secret nor the token is set.
+fn whatsapp(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<WhatsAppConfig>, ConfigError> {
+    let keys = named_keys(
+        lookup,
+        "WHATSAPP_APP_SECRET",
+        "WHATSAPP_APP_SECRET_FILE",
+        "WHATSAPP_APP_SECRET_PREVIOUS",
+    )?;
+    let token = lookup("WHATSAPP_VERIFY_TOKEN");
+    let max_body_bytes = positive(
+        lookup,
+        "WHATSAPP_MAX_BODY_BYTES",
+        4 * 1024 * 1024,
+        "a positive number of bytes",
+    )?;
+    match (keys, token) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::HalfWhatsApp(
+            "WHATSAPP_APP_SECRET",
+            "WHATSAPP_VERIFY_TOKEN",
+        )),
+        (None, Some(_)) => Err(ConfigError::HalfWhatsApp(
+            "WHATSAPP_VERIFY_TOKEN",
+            "WHATSAPP_APP_SECRET",
+        )),
+        (Some(_), Some(t)) if t.is_empty() => {
+            Err(ConfigError::EmptySecret("WHATSAPP_VERIFY_TOKEN"))
+        }
+        (Some(keys), Some(verify_token)) => Ok(Some(WhatsAppConfig {
+            keys,
+            verify_token,
+            max_body_bytes,
+        })),
+    }
 }
 
 fn parse_level(value: &str) -> Option<slog::Level> {
@@ -207,11 +304,11 @@ mod tests {
         );
         assert_eq!(
             config(&[("WEBHOOK_SECRET", "a"), ("WEBHOOK_SECRET_FILE", "/x")]).map(|_| ()),
-            Err(ConfigError::SecretTwice)
+            Err(ConfigError::SecretTwice("WEBHOOK_SECRET"))
         );
         assert_eq!(
             config(&[("WEBHOOK_SECRET", "a"), ("WEBHOOK_SECRET_PREVIOUS", "b,,c")]).map(|_| ()),
-            Err(ConfigError::EmptyPreviousSecret)
+            Err(ConfigError::EmptyPreviousSecret("WEBHOOK_SECRET_PREVIOUS"))
         );
         assert!(
             ConfigError::MissingSecret
@@ -247,6 +344,49 @@ mod tests {
         assert!(!ok("MAX_BODY_BYTES", "0"));
         assert!(!ok("MAX_BODY_BYTES", "-1"));
         assert!(!ok("HOST", " "));
+    }
+
+    #[test]
+    fn whatsapp_needs_both_and_takes_its_own_limits() {
+        let base = [("WEBHOOK_SECRET", "s")];
+        let with = |extra: &[(&str, &str)]| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(extra);
+            config(&v)
+        };
+        assert!(with(&[]).expect("valid").whatsapp.is_none());
+        let w = with(&[
+            ("WHATSAPP_APP_SECRET", "app"),
+            ("WHATSAPP_VERIFY_TOKEN", "tok"),
+        ])
+        .expect("valid")
+        .whatsapp
+        .expect("configured");
+        assert_eq!(w.max_body_bytes, 4 * 1024 * 1024);
+        assert!(!format!("{w:?}").contains("tok"));
+        assert_eq!(
+            with(&[("WHATSAPP_APP_SECRET", "app")]).map(|_| ()),
+            Err(ConfigError::HalfWhatsApp(
+                "WHATSAPP_APP_SECRET",
+                "WHATSAPP_VERIFY_TOKEN"
+            ))
+        );
+        assert!(with(&[("WHATSAPP_VERIFY_TOKEN", "t")]).is_err());
+        assert!(
+            with(&[
+                ("WHATSAPP_APP_SECRET", "a"),
+                ("WHATSAPP_VERIFY_TOKEN", "t"),
+                ("WHATSAPP_MAX_BODY_BYTES", "0")
+            ])
+            .is_err()
+        );
+        assert!(with(&[("WEBHOOK_TOLERANCE_SECONDS", "0")]).is_err());
+        assert_eq!(
+            with(&[("WEBHOOK_TOLERANCE_SECONDS", "60")])
+                .expect("valid")
+                .tolerance_seconds,
+            60
+        );
     }
 
     #[test]

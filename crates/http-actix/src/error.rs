@@ -40,6 +40,15 @@ pub enum ApiError {
     /// 401: the signature is missing, malformed or wrong.
     #[error("invalid signature ({0})")]
     InvalidSignature(SignatureError),
+    /// 401: a Standard Webhooks request that does not verify.
+    #[error("invalid signature ({0})")]
+    InvalidStandardSignature(domain::StandardSignatureError),
+    /// 404: a route whose sender is not configured.
+    #[error("not configured")]
+    NotConfigured(&'static str),
+    /// 403: a WhatsApp verification handshake with the wrong mode or token.
+    #[error("verification failed")]
+    VerificationFailed,
     /// 413: the body is larger than `MAX_BODY_BYTES`.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -75,6 +84,11 @@ struct Detail<'a> {
 }
 
 #[derive(Serialize)]
+struct OwnedDetail {
+    detail: String,
+}
+
+#[derive(Serialize)]
 struct Details<'a> {
     detail: &'a [ErrorDetail],
 }
@@ -82,7 +96,11 @@ struct Details<'a> {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::InvalidSignature(_) => StatusCode::UNAUTHORIZED,
+            Self::InvalidSignature(_) | Self::InvalidStandardSignature(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::NotConfigured(_) => StatusCode::NOT_FOUND,
+            Self::VerificationFailed => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadBody(_) => StatusCode::BAD_REQUEST,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -110,6 +128,18 @@ impl ResponseError for ApiError {
         let detail = match self {
             Self::Validation(details) => return response.json(Details { detail: details }),
             Self::InvalidSignature(_) => "invalid signature",
+            Self::InvalidStandardSignature(e) => {
+                if let domain::StandardSignatureError::OutsideTolerance { tolerance } = e {
+                    return response.json(OwnedDetail {
+                        detail: format!(
+                            "invalid signature: webhook-timestamp is outside the tolerance of {tolerance} s"
+                        ),
+                    });
+                }
+                "invalid signature"
+            }
+            Self::NotConfigured(detail) => detail,
+            Self::VerificationFailed => "verification failed",
             Self::PayloadTooLarge => "payload too large",
             Self::BadBody(_) => "malformed request body",
             Self::BodyTimeout => "request body timed out",

@@ -13,6 +13,7 @@ mod routes;
 pub mod startup;
 mod webhook_body;
 pub mod webhook_result;
+pub mod whatsapp;
 
 pub use config::{Config, ConfigError};
 pub use startup::Application;

@@ -11,6 +11,14 @@ pub const HTTP_REQUESTS: &str = "http_requests_total";
 pub const WEBHOOK_REQUESTS: &str = "webhook_requests_total";
 /// Counter: accepted signatures, by secret `slot` (`primary`, `previous`).
 pub const WEBHOOK_SIGNATURES: &str = "webhook_signatures_total";
+/// Counter: messages, by `source` (`x-signature`, `standard-webhooks`,
+/// `whatsapp`) and `result` (`created`, `duplicate`, `skipped`).
+pub const MESSAGES: &str = "hookbox_messages_total";
+/// Counter: refused signatures, by `source`.
+pub const SIGNATURE_FAILURES: &str = "hookbox_signature_failures_total";
+/// Counter: parts of WhatsApp notifications acknowledged but not stored, by
+/// `kind` (`status`, `field`, `object`).
+pub const WHATSAPP_IGNORED: &str = "hookbox_whatsapp_ignored_total";
 /// Histogram: request latency in milliseconds, by `path`.
 pub const REQUEST_LATENCY: &str = "request_latency_ms";
 /// Gauge: always 1, labelled with the `version`.
@@ -138,6 +146,12 @@ fn describe() {
     metrics::describe_counter!(
         WEBHOOK_SIGNATURES,
         "Verified webhook signatures by secret slot"
+    );
+    metrics::describe_counter!(MESSAGES, "Messages by source and result");
+    metrics::describe_counter!(SIGNATURE_FAILURES, "Refused signatures by source");
+    metrics::describe_counter!(
+        WHATSAPP_IGNORED,
+        "WhatsApp statuses, fields and objects acknowledged but not stored"
     );
     metrics::describe_histogram!(
         REQUEST_LATENCY,

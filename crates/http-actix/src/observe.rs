@@ -19,13 +19,14 @@ use slog::{Level, Logger};
 
 use crate::error::{ApiError, describe};
 use crate::metrics::{HTTP_REQUESTS, REQUEST_LATENCY};
-use crate::webhook_result::WebhookResult;
+use crate::webhook_result::{Source, WebhookResult};
 
 /// The request-id header, read and written.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The `path` label of requests that match no route.
 pub const UNMATCHED_PATH: &str = "unmatched";
 const WEBHOOK_PATH: &str = "/webhook";
+const WHATSAPP_PATH: &str = "/webhook/whatsapp";
 
 /// What the middleware needs: the logger and the id source.
 #[derive(Debug)]
@@ -35,6 +36,11 @@ pub struct Observer {
 }
 
 impl Observer {
+    /// The logger, for lines a handler adds (a skipped message, say).
+    pub(crate) fn logger(&self) -> &Logger {
+        &self.logger
+    }
+
     /// Logs through `logger`.
     #[must_use]
     pub fn new(logger: Logger) -> Self {
@@ -85,6 +91,18 @@ fn acceptable_request_id(value: &[u8]) -> bool {
 pub(crate) struct WebhookOutcome {
     pub(crate) result: WebhookResult,
     pub(crate) message_id: Option<String>,
+    /// The scheme that verified the request, once known.
+    pub(crate) source: Option<Source>,
+    /// For a notification of many messages: what became of them.
+    pub(crate) batch: Option<BatchCounts>,
+}
+
+/// What became of the messages of one notification.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BatchCounts {
+    pub(crate) stored: usize,
+    pub(crate) duplicates: usize,
+    pub(crate) skipped: usize,
 }
 
 /// The longest `message_id` logged in full; longer ones are cut.
@@ -269,6 +287,15 @@ fn log_request(logger: &Logger, line: &RequestLine<'_>) {
     let logger = match line.cause {
         Some(cause) => logger.new(slog::o!("error" => cause.to_owned())),
         None => logger,
+    };
+    let logger = match line.outcome.and_then(|o| o.source) {
+        Some(source) => logger.new(slog::o!("source" => source.as_str())),
+        None => logger,
+    };
+    let logger = match line.outcome.and_then(|o| o.batch) {
+        Some(b) if line.pattern == WHATSAPP_PATH => logger.new(slog::o!(
+            "stored" => b.stored, "duplicates" => b.duplicates, "skipped" => b.skipped)),
+        _ => logger,
     };
     let logger = if line.pattern == WEBHOOK_PATH {
         let dup = result.is_some_and(WebhookResult::is_duplicate);

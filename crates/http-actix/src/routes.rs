@@ -7,17 +7,22 @@ use std::time::Duration;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LINK};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use domain::{InsertOutcome, Message, MessageStore, SigningKeys, StoreError};
+use domain::{
+    InsertOutcome, Message, MessageStore, SignatureError, SigningKeys, StandardHeaders, StoreError,
+};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 
+use crate::config::WhatsAppConfig;
 use crate::dto::{PageDto, StatsDto, StatusDto};
 use crate::error::{ApiError, ErrorDetail};
 use crate::messages_query;
-use crate::metrics::{WEBHOOK_REQUESTS, WEBHOOK_SIGNATURES};
-use crate::observe::WebhookOutcome;
+use crate::metrics::{
+    MESSAGES, SIGNATURE_FAILURES, WEBHOOK_REQUESTS, WEBHOOK_SIGNATURES, WHATSAPP_IGNORED,
+};
+use crate::observe::{BatchCounts, WebhookOutcome};
 use crate::webhook_body::WebhookBody;
-use crate::webhook_result::WebhookResult;
+use crate::webhook_result::{Source, WebhookResult};
 
 /// How long a client may take to send a webhook body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,13 +32,25 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<dyn MessageStore>,
     pub(crate) keys: SigningKeys,
     pub(crate) max_body_bytes: usize,
+    pub(crate) tolerance_seconds: u64,
+    pub(crate) whatsapp: Option<WhatsAppConfig>,
     pub(crate) metrics: PrometheusHandle,
 }
+
+/// The 404 detail of the WhatsApp routes while they are not configured.
+const WHATSAPP_NOT_CONFIGURED: &str =
+    "WhatsApp is not configured: set WHATSAPP_APP_SECRET and WHATSAPP_VERIFY_TOKEN";
 
 /// The route table: each path with the one method it serves (any other
 /// method is a 405 naming it). Unknown paths are the app's default service.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(only("/webhook", Method::POST, webhook))
+        .service(
+            web::resource("/webhook/whatsapp")
+                .route(web::get().to(whatsapp_verify))
+                .route(web::post().to(whatsapp_notify))
+                .default_service(method_not_allowed("GET, POST")),
+        )
         .service(only("/messages", Method::GET, messages))
         .service(only("/stats", Method::GET, stats))
         .service(only("/health/live", Method::GET, live))
@@ -67,49 +84,257 @@ pub(crate) async fn webhook(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut message_id = None;
-    let received = receive(&req, payload, &state, &mut message_id).await;
+    let mut seen = Seen::default();
+    let received = receive(&req, payload, &state, &mut seen).await;
     let result = match &received {
         Ok(InsertOutcome::Created) => WebhookResult::Created,
         Ok(InsertOutcome::Duplicate) => WebhookResult::Duplicate,
-        Err(ApiError::InvalidSignature(_)) => WebhookResult::InvalidSignature,
+        Err(ApiError::InvalidSignature(_) | ApiError::InvalidStandardSignature(_)) => {
+            WebhookResult::InvalidSignature
+        }
         Err(ApiError::Validation(_)) => WebhookResult::ValidationError,
         Err(ApiError::PayloadTooLarge) => WebhookResult::PayloadTooLarge,
         Err(_) => WebhookResult::Error,
     };
     metrics::counter!(WEBHOOK_REQUESTS, "result" => result.as_str()).increment(1);
-    req.extensions_mut()
-        .insert(WebhookOutcome { result, message_id });
+    if let (Some(source), Ok(outcome)) = (seen.source, &received) {
+        let label = match outcome {
+            InsertOutcome::Created => "created",
+            InsertOutcome::Duplicate => "duplicate",
+        };
+        metrics::counter!(MESSAGES, "source" => source.as_str(), "result" => label).increment(1);
+    }
+    req.extensions_mut().insert(WebhookOutcome {
+        result,
+        message_id: seen.message_id,
+        source: seen.source,
+        batch: None,
+    });
     received.map(|_| HttpResponse::Ok().json(StatusDto { status: "ok" }))
 }
 
-/// The webhook's steps; `message_id` is set as soon as the body names one,
-/// so refusals after that point are logged with it.
+/// What [`receive`] learnt before it finished, for the log line.
+#[derive(Default)]
+struct Seen {
+    message_id: Option<String>,
+    source: Option<Source>,
+}
+
+/// The webhook's steps; `seen` is filled in as the request reveals it, so
+/// refusals after that point are logged with it.
 async fn receive(
     req: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-    message_id: &mut Option<String>,
+    seen: &mut Seen,
 ) -> Result<InsertOutcome, ApiError> {
     let body = read_body(req, payload, state.max_body_bytes).await?;
-    let signature = req.headers().get("x-signature").map(HeaderValue::as_bytes);
-    let slot = state
-        .keys
-        .verify(&body, signature)
-        .map_err(ApiError::InvalidSignature)?;
-    metrics::counter!(WEBHOOK_SIGNATURES, "slot" => slot.as_str()).increment(1);
+    seen.source = Some(verify_webhook(req, &body, state)?);
     if let Some(detail) = unsupported_content_type(req) {
         return Err(ApiError::Validation(vec![detail]));
     }
     let decoded = WebhookBody::decode(&body).map_err(ApiError::Validation)?;
-    *message_id = decoded.message_id().map(str::to_owned);
+    seen.message_id = decoded.message_id().map(str::to_owned);
     let message = Message::parse(decoded.input())
         .map_err(|errors| ApiError::Validation(crate::inputs::body_details(&errors)))?;
-    *message_id = Some(message.id().as_str().to_owned());
+    seen.message_id = Some(message.id().as_str().to_owned());
     let store = Arc::clone(&state.store);
     web::block(move || store.insert(message))
         .await?
         .map_err(ApiError::from)
+}
+
+/// Verifies `POST /webhook`: by Standard Webhooks when the request carries
+/// `webhook-signature` (or `svix-signature`), else by `X-Signature`.
+fn verify_webhook(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<Source, ApiError> {
+    let header = |name: &str| req.headers().get(name).map(HeaderValue::as_bytes);
+    let standard = header("webhook-signature")
+        .map(|s| (header("webhook-id"), header("webhook-timestamp"), s))
+        .or_else(|| {
+            header("svix-signature").map(|s| (header("svix-id"), header("svix-timestamp"), s))
+        });
+    let (source, verified) = match standard {
+        Some((id, timestamp, signature)) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            let headers = StandardHeaders {
+                id,
+                timestamp,
+                signature: Some(signature),
+            };
+            (
+                Source::StandardWebhooks,
+                state
+                    .keys
+                    .verify_standard(headers, body, now, state.tolerance_seconds)
+                    .map_err(ApiError::InvalidStandardSignature),
+            )
+        }
+        None => (
+            Source::XSignature,
+            state
+                .keys
+                .verify(body, header("x-signature"))
+                .map_err(ApiError::InvalidSignature),
+        ),
+    };
+    match verified {
+        Ok(slot) => {
+            metrics::counter!(WEBHOOK_SIGNATURES, "slot" => slot.as_str()).increment(1);
+            Ok(source)
+        }
+        Err(e) => {
+            metrics::counter!(SIGNATURE_FAILURES, "source" => source.as_str()).increment(1);
+            Err(e)
+        }
+    }
+}
+
+/// `GET /webhook/whatsapp`: Meta's verification handshake. With
+/// `hub.mode=subscribe` and the configured token (compared in constant
+/// time), the answer is the challenge alone, as plain text; otherwise 403,
+/// the challenge not echoed.
+pub(crate) async fn whatsapp_verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let wa = state
+        .whatsapp
+        .as_ref()
+        .ok_or(ApiError::NotConfigured(WHATSAPP_NOT_CONFIGURED))?;
+    let params: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect();
+    let get = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let token_ok = get("hub.verify_token").is_some_and(|t| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            t.as_bytes(),
+            wa.verify_token.as_bytes(),
+        ))
+    });
+    let challenge = get("hub.challenge").filter(|c| !c.is_empty());
+    match (get("hub.mode") == Some("subscribe") && token_ok, challenge) {
+        (true, Some(challenge)) => Ok(HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(challenge.to_owned())),
+        _ => Err(ApiError::VerificationFailed),
+    }
+}
+
+/// `POST /webhook/whatsapp`: a notification from Meta. Signature first
+/// (`X-Hub-Signature-256: sha256=<hex>` over the raw bytes), then every
+/// inbound message stored in one transaction; statuses and other changes
+/// are acknowledged and counted; messages that cannot be mapped are
+/// skipped, each with a WARN line, so Meta does not retry the rest for days.
+pub(crate) async fn whatsapp_notify(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    observer: web::Data<crate::observe::Observer>,
+) -> Result<HttpResponse, ApiError> {
+    let wa = state
+        .whatsapp
+        .as_ref()
+        .ok_or(ApiError::NotConfigured(WHATSAPP_NOT_CONFIGURED))?;
+    let mut outcome = WebhookOutcome {
+        result: WebhookResult::Error,
+        message_id: None,
+        source: Some(Source::WhatsApp),
+        batch: None,
+    };
+    let result = notify(&req, payload, wa, &state, &observer, &mut outcome).await;
+    outcome.result = match &result {
+        Ok(_) => WebhookResult::Created,
+        Err(ApiError::InvalidSignature(_)) => WebhookResult::InvalidSignature,
+        Err(ApiError::Validation(_)) => WebhookResult::ValidationError,
+        Err(ApiError::PayloadTooLarge) => WebhookResult::PayloadTooLarge,
+        Err(_) => WebhookResult::Error,
+    };
+    req.extensions_mut().insert(outcome);
+    result
+}
+
+async fn notify(
+    req: &HttpRequest,
+    payload: web::Payload,
+    wa: &WhatsAppConfig,
+    state: &AppState,
+    observer: &crate::observe::Observer,
+    outcome: &mut WebhookOutcome,
+) -> Result<HttpResponse, ApiError> {
+    let body = read_body(req, payload, wa.max_body_bytes).await?;
+    let header = req
+        .headers()
+        .get("x-hub-signature-256")
+        .map(HeaderValue::as_bytes)
+        .map(<[u8]>::trim_ascii)
+        .filter(|h| !h.is_empty());
+    // Meta always writes the `sha256=` prefix: without it, the header is
+    // not one of Meta's.
+    let verified = match header {
+        None => Err(SignatureError::Missing),
+        Some(h) if h.len() < 7 || !h[..7].eq_ignore_ascii_case(b"sha256=") => {
+            Err(SignatureError::Malformed)
+        }
+        Some(h) => wa.keys.verify(&body, Some(h)),
+    };
+    match verified {
+        Ok(slot) => metrics::counter!(WEBHOOK_SIGNATURES, "slot" => slot.as_str()).increment(1),
+        Err(e) => {
+            metrics::counter!(SIGNATURE_FAILURES, "source" => Source::WhatsApp.as_str())
+                .increment(1);
+            return Err(ApiError::InvalidSignature(e));
+        }
+    }
+    let decoded = crate::whatsapp::decode(&body).map_err(ApiError::Validation)?;
+    let ignored = |kind: &'static str, n: usize| {
+        if n > 0 {
+            metrics::counter!(WHATSAPP_IGNORED, "kind" => kind)
+                .increment(u64::try_from(n).unwrap_or(u64::MAX));
+        }
+    };
+    ignored("status", decoded.statuses);
+    ignored("field", decoded.other_fields);
+    ignored("object", usize::from(decoded.other_object));
+    let source = Source::WhatsApp.as_str();
+    for skipped in &decoded.skipped {
+        slog::warn!(observer.logger(), "whatsapp message skipped";
+            "source" => source,
+            "message_id" => skipped.id.clone().unwrap_or_default(),
+            "reason" => skipped.reason.clone());
+        metrics::counter!(MESSAGES, "source" => source, "result" => "skipped").increment(1);
+    }
+    let mut counts = BatchCounts {
+        skipped: decoded.skipped.len(),
+        ..BatchCounts::default()
+    };
+    outcome.batch = Some(counts);
+    if !decoded.messages.is_empty() {
+        let store = Arc::clone(&state.store);
+        let messages = decoded.messages;
+        let outcomes = web::block(move || store.insert_all(messages)).await??;
+        for o in &outcomes {
+            let label = match o {
+                InsertOutcome::Created => {
+                    counts.stored += 1;
+                    "created"
+                }
+                InsertOutcome::Duplicate => {
+                    counts.duplicates += 1;
+                    "duplicate"
+                }
+            };
+            metrics::counter!(MESSAGES, "source" => source, "result" => label).increment(1);
+        }
+        outcome.batch = Some(counts);
+    }
+    Ok(HttpResponse::Ok().json(StatusDto { status: "ok" }))
 }
 
 async fn read_body(

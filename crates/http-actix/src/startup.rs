@@ -53,6 +53,8 @@ impl Application {
             store,
             keys: config.keys.clone(),
             max_body_bytes: config.max_body_bytes,
+            tolerance_seconds: config.tolerance_seconds,
+            whatsapp: config.whatsapp.clone(),
             metrics,
         });
         let observer = web::Data::new(Observer::new(logger));

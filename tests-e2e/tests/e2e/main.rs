@@ -7,6 +7,7 @@ mod lifecycle;
 mod observability;
 mod postgres_store;
 mod reliability;
+mod senders;
 mod settings;
 
 use serde_json::{Value, json};

@@ -1,6 +1,7 @@
 //! The `hookbox` binary: read the configuration, open the store, serve.
 //! `hookbox healthcheck` probes `/health/ready` for container health checks.
 
+mod sign;
 mod wiring;
 
 use std::process::ExitCode;
@@ -9,8 +10,10 @@ use http_actix::{Application, Config, logging, metrics};
 use wiring::StoreSettings;
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
-        return http_actix::startup::healthcheck();
+    match std::env::args().nth(1).as_deref() {
+        Some("healthcheck") => return http_actix::startup::healthcheck(),
+        Some("sign") => return print_signature(),
+        _ => {}
     }
     http_actix::arenas::limit_malloc_arenas();
     // Read once, HTTP side then store side, before anything starts.
@@ -58,6 +61,26 @@ fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Re
     drop(store);
     slog::info!(logger, "hookbox stopped");
     app
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "a command-line helper whose output is the headers"
+)]
+fn print_signature() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    match sign::run(&args) {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hookbox sign: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 #[expect(
