@@ -50,7 +50,7 @@ soak seconds="600":
 
 # Fuzz each target for `seconds` (default ten minutes); needs cargo-fuzz.
 fuzz seconds="600":
-    cd fuzz && for t in webhook_body signature_header query_string; do \
+    cd fuzz && for t in webhook_body signature_header query_string whatsapp_body standard_webhooks_header; do \
         RUSTC_BOOTSTRAP=1 cargo fuzz run $t --sanitizer none -- -max_total_time={{seconds}} || exit 1; \
     done
 

@@ -12,11 +12,12 @@ import os
 import schemathesis
 
 SECRET = os.environ["WEBHOOK_SECRET"].encode()
+APP_SECRET = os.environ["WHATSAPP_APP_SECRET"].encode()
 
 
 @schemathesis.hook
 def before_call(ctx, case, kwargs):
-    if case.operation.path != "/webhook":
+    if case.operation.path not in ("/webhook", "/webhook/whatsapp") or case.method.upper() != "POST":
         return
     body = case.body
     if isinstance(body, (bytes, bytearray)):
@@ -33,4 +34,8 @@ def before_call(ctx, case, kwargs):
     # the header out on purpose (to test that it is required) keeps it out.
     if "X-Signature" in headers:
         headers["X-Signature"] = hmac.new(SECRET, raw, hashlib.sha256).hexdigest()
+    # Meta's header for the WhatsApp route, signed the same way.
+    if "X-Hub-Signature-256" in headers:
+        tag = hmac.new(APP_SECRET, raw, hashlib.sha256).hexdigest()
+        headers["X-Hub-Signature-256"] = "sha256=" + tag
     case.headers = headers

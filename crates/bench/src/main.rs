@@ -477,9 +477,11 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
             index_secs = index_start.elapsed().as_secs_f64();
         }
         Some(url) => {
-            let config = postgres_adapter::PostgresConfig::from_lookup(url, |name| {
-                (name == "SEARCH_INDEX")
-                    .then(|| if o.search_index { "on" } else { "off" }.to_owned())
+            // Seeding commits 5,000 rows a statement: give it time.
+            let config = postgres_adapter::PostgresConfig::from_lookup(url, |name| match name {
+                "SEARCH_INDEX" => Some(if o.search_index { "on" } else { "off" }.to_owned()),
+                "POSTGRES_STATEMENT_TIMEOUT" => Some("120s".to_owned()),
+                _ => None,
             })
             .map_err(|e| e.to_string())?;
             let store =

@@ -31,12 +31,18 @@ struct Job {
     reply: Reply,
 }
 
-/// Handle to the writer thread; dropping it drains the queue and joins.
+/// Handle to the writer threads; dropping it drains the queue and joins.
 #[derive(Debug)]
 pub(crate) struct Writer {
     queue: Option<SyncSender<Job>>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
+
+/// Writer connections per replica. One connection commits one batch at a
+/// time and spends most of it waiting (round trips, the WAL flush); a few
+/// take turns at the queue, so batches commit side by side, as several
+/// clients do in PostgreSQL's own batched insert rate.
+pub(crate) const WRITER_CONNECTIONS: usize = 4;
 
 /// How many times a batch that lost a race is run again before its callers
 /// hear 503.
@@ -45,24 +51,29 @@ const RETRIES: usize = 5;
 impl Writer {
     pub(crate) fn start(config: &PostgresConfig, tls: MakeRustlsConnect) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel(config.write_queue);
-        let client_config = config.client_config("write");
-        let connect_timeout = config.connect_timeout;
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         let max_batch = config.max_batch.max(1);
-        let shard = pick_shard();
-        let thread = std::thread::Builder::new()
-            .name("hookbox-pg-writer".into())
-            .spawn(move || {
-                let mut connection = Connection {
-                    config: client_config,
-                    tls,
-                    connect_timeout,
-                    client: None,
-                };
-                run(&mut connection, &rx, max_batch, shard);
-            })?;
+        let first_shard = pick_shard();
+        let mut threads = Vec::with_capacity(WRITER_CONNECTIONS);
+        for i in 0..WRITER_CONNECTIONS {
+            let mut connection = Connection {
+                config: config.client_config("write"),
+                tls: tls.clone(),
+                connect_timeout: config.connect_timeout,
+                client: None,
+            };
+            let rx = std::sync::Arc::clone(&rx);
+            // Each writer its own counter shard: no two wait on one row.
+            let shard = (first_shard + i32::try_from(i).unwrap_or(0)) % COUNTER_SHARDS;
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("hookbox-pg-writer-{i}"))
+                    .spawn(move || run(&mut connection, &rx, max_batch, shard))?,
+            );
+        }
         Ok(Self {
             queue: Some(tx),
-            thread: Some(thread),
+            threads,
         })
     }
 
@@ -86,7 +97,7 @@ impl Writer {
 impl Drop for Writer {
     fn drop(&mut self) {
         drop(self.queue.take());
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
@@ -122,18 +133,28 @@ fn pick_shard() -> i32 {
     i32::try_from(mixed % u32::try_from(COUNTER_SHARDS).unwrap_or(16)).unwrap_or(0)
 }
 
-fn run(connection: &mut Connection, rx: &Receiver<Job>, max_batch: usize, shard: i32) {
+fn run(
+    connection: &mut Connection,
+    rx: &std::sync::Mutex<Receiver<Job>>,
+    max_batch: usize,
+    shard: i32,
+) {
     let mut batch: Vec<Job> = Vec::new();
-    while let Ok(first) = rx.recv() {
-        let mut rows = first.messages.len();
-        batch.push(first);
-        while rows < max_batch {
-            match rx.try_recv() {
-                Ok(job) => {
-                    rows += job.messages.len();
-                    batch.push(job);
+    loop {
+        // Take a batch while holding the queue; commit it without.
+        {
+            let Ok(rx) = rx.lock() else { return };
+            let Ok(first) = rx.recv() else { return };
+            let mut rows = first.messages.len();
+            batch.push(first);
+            while rows < max_batch {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        rows += job.messages.len();
+                        batch.push(job);
+                    }
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
         let messages: Vec<&Message> = batch.iter().flat_map(|j| j.messages.iter()).collect();

@@ -609,7 +609,8 @@ fn the_openapi_document_is_served_and_names_every_route() {
             "/metrics",
             "/openapi.json",
             "/stats",
-            "/webhook"
+            "/webhook",
+            "/webhook/whatsapp"
         ]
     );
     let kept = std::fs::read(concat!(
