@@ -74,7 +74,19 @@ pub(crate) fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>
             }
         }
     }
-    query.q = raw.q.as_deref().and_then(SearchText::new);
+    match raw.q.as_deref() {
+        // No stored text can hold U+0000 (see `domain::Problem::NulCharacter`):
+        // refused like a body's, rather than handed to a store.
+        Some(q) if q.contains('\0') => {
+            let problem = domain::Problem::NulCharacter;
+            errors.push(ErrorDetail::new(
+                &["query", "q"],
+                problem.to_string(),
+                problem.code(),
+            ));
+        }
+        q => query.q = q.and_then(SearchText::new),
+    }
     if let Some(v) = raw.cursor {
         match Cursor::from_token(&v) {
             Ok(c) => query.after = Some(c),

@@ -21,8 +21,8 @@ pub(crate) const BUSINESS_ACCOUNT: &str = "whatsapp_business_account";
 
 #[derive(Deserialize)]
 struct Notification {
-    object: Option<String>,
-    #[serde(default)]
+    object: String,
+    /// Meta always sends it; a body without it is not a notification.
     entry: Vec<Entry>,
 }
 
@@ -90,7 +90,7 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Vec<ErrorDetail>> {
         )]
     })?;
     let mut decoded = Decoded::default();
-    if notification.object.as_deref() != Some(BUSINESS_ACCOUNT) {
+    if notification.object != BUSINESS_ACCOUNT {
         decoded.other_object = true;
         return Ok(decoded);
     }
@@ -298,6 +298,10 @@ mod tests {
     fn other_objects_and_fields_are_only_counted() {
         let d = decode(br#"{"object":"page","entry":[]}"#).expect("decodes");
         assert!(d.other_object);
+        assert!(
+            decode(br#"{"object":"whatsapp_business_account"}"#).is_err(),
+            "entry is required"
+        );
         let d = decode(br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"account_update","value":{}}]}]}"#).expect("decodes");
         assert_eq!((d.other_fields, d.messages.len()), (1, 0));
         assert!(decode(b"[1]").is_err());

@@ -408,6 +408,18 @@ fn ordering_and_since_compare_instants() {
 fn query_parameters() {
     let server = Server::start();
     let c = server.client();
+    // No stored text can hold U+0000: such a needle is a 422, on any store.
+    for target in [
+        "/messages?q=%00",
+        "/messages?from=%2B0&q=a%00b&offset=9223372036854775807",
+    ] {
+        let r = c.get(target).expect("get");
+        assert_eq!(r.status, 422, "{target}: {}", r.text());
+        assert_eq!(
+            r.json()["detail"][0]["loc"],
+            serde_json::json!(["query", "q"])
+        );
+    }
     for (id, from, text) in [
         ("1", "+1", "100% sure"),
         ("2", "+1", "100 percent"),
