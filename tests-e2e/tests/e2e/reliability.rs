@@ -59,6 +59,17 @@ impl Load {
         }
     }
 
+    /// Waits until some webhooks are acknowledged (a store's first writes
+    /// may take a moment: PostgreSQL's writer connects on first use), then a
+    /// little longer, so the kill lands mid-ingest.
+    fn wait_for_acks(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.acked.lock().expect("lock").len() < 20 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     fn finish(self) -> Vec<String> {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads {
@@ -77,7 +88,7 @@ fn kill_9_mid_ingest_loses_nothing_acknowledged() {
     let mut all_acked = HashSet::new();
     for round in 0..3 {
         let load = Load::start(server.client(), round, 8);
-        std::thread::sleep(Duration::from_millis(400));
+        load.wait_for_acks();
         server.kill();
         let acked = load.finish();
         assert!(
@@ -122,7 +133,7 @@ fn kill_9_mid_ingest_loses_nothing_acknowledged() {
 fn sigterm_under_load_finishes_in_flight_requests_and_exits_cleanly() {
     let mut server = Server::start();
     let load = Load::start(server.client(), 0, 8);
-    std::thread::sleep(Duration::from_millis(400));
+    load.wait_for_acks();
     let start = Instant::now();
     let status = server.terminate();
     let took = start.elapsed();
