@@ -28,7 +28,10 @@ pub enum OpenError {
         source: ConnectError,
     },
     /// A migration failed.
-    #[error("cannot migrate {target} to schema version {version}: {source}")]
+    #[error(
+        "cannot migrate {target} to schema version {version}: {}",
+        detail(source)
+    )]
     Migrate {
         /// `host:port/db`.
         target: String,
@@ -60,6 +63,14 @@ pub enum OpenError {
     /// The writer thread could not start.
     #[error("cannot start the writer thread: {0}")]
     Thread(std::io::Error),
+}
+
+/// The server's message and SQLSTATE, not just the client's "db error".
+fn detail(e: &postgres::Error) -> String {
+    e.as_db_error().map_or_else(
+        || e.to_string(),
+        |d| format!("{} ({})", d.message(), d.code().code()),
+    )
 }
 
 /// SQLSTATE classes and codes a retry can outlive.

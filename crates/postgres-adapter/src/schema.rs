@@ -9,7 +9,6 @@
 //! and `domain` do.
 
 use postgres::Client;
-use postgres::error::SqlState;
 
 /// The schema version this build expects.
 pub const SCHEMA_VERSION: i32 = 1;
@@ -77,7 +76,9 @@ pub enum Migration {
 /// The version being applied and the client's error.
 pub(crate) fn migrate(client: &mut Client) -> Result<Migration, (i32, postgres::Error)> {
     // The version table itself: replicas racing to create it may see a
-    // duplicate-type error from the catalog; the winner's table is as good.
+    // duplicate-type, duplicate-table or concurrent-update error from the
+    // catalog; the statement is idempotent, so any database error is tried
+    // again a few times (the winner's table is as good).
     let mut attempt = 0;
     loop {
         let made = client.batch_execute(
@@ -86,13 +87,9 @@ pub(crate) fn migrate(client: &mut Client) -> Result<Migration, (i32, postgres::
         );
         match made {
             Ok(()) => break,
-            Err(e)
-                if attempt < 10
-                    && (e.code() == Some(&SqlState::UNIQUE_VIOLATION)
-                        || e.code() == Some(&SqlState::DUPLICATE_TABLE)) =>
-            {
+            Err(e) if attempt < 20 && e.as_db_error().is_some() => {
                 attempt += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
+                std::thread::sleep(std::time::Duration::from_millis(25 * attempt));
             }
             Err(e) => return Err((0, e)),
         }
