@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use domain::{
-    InsertOutcome, Limit, Message, MessageId, MessageQuery, MessageStore, MessageText, Msisdn,
-    Offset, SearchText, Timestamp,
+    InsertOutcome, Limit, Message, MessageQuery, MessageStore, Offset, SearchText, Timestamp,
 };
 use sqlite_adapter::{OpenError, SCHEMA_VERSION, SqliteConfig, SqliteStore};
 
@@ -29,15 +28,8 @@ fn open_with(search_index: bool) -> TestDb {
     TestDb { dir, store }
 }
 
-fn msg(id: &str, from: &str, ts: &str, text: Option<&str>) -> Message {
-    Message::new(
-        MessageId::new(id).expect("id"),
-        Msisdn::new(from).expect("from"),
-        Msisdn::new("+14155550100").expect("to"),
-        Timestamp::parse(ts).expect("ts"),
-        text.map(|t| MessageText::new(t).expect("text")),
-    )
-}
+/// The contract suite's test-message builder (`to` fixed).
+use domain::testing::contract::message as msg;
 
 fn ids(store: &SqliteStore, query: &MessageQuery) -> (Vec<String>, u64) {
     let page = store.list(query).expect("list");
