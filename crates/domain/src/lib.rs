@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod feed;
 mod message;
 mod query;
 mod signature;
@@ -11,6 +12,10 @@ mod timestamp;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use feed::{
+    DEFAULT_FEED_LIMIT, DayCount, FeedError, FeedItem, FeedLimit, FeedPage, FeedQuery,
+    MAX_FEED_LIMIT, Seq, every_day,
+};
 pub use message::{
     Field, FieldError, MAX_ID_CHARS, MAX_MSISDN_DIGITS, MAX_TEXT_CHARS, Message, MessageId,
     MessageInput, MessageText, Msisdn, Problem, RawField, ValidationErrors,

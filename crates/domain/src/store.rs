@@ -1,5 +1,6 @@
 //! The [`MessageStore`] port: what hookbox needs from storage.
 
+use crate::feed::{DayCount, FeedPage, FeedQuery};
 use crate::message::Message;
 use crate::query::{MessageQuery, Page};
 use crate::stats::Stats;
@@ -88,6 +89,34 @@ pub trait MessageStore: Send + Sync {
     /// [`StoreError::Unavailable`] on a temporary fault,
     /// [`StoreError::Internal`] otherwise.
     fn stats(&self) -> Result<Stats, StoreError>;
+
+    /// The messages stored after `query.after` that pass its filters, by
+    /// ascending [`Seq`](crate::Seq), at most `query.limit` of them.
+    ///
+    /// Every created message gets a `Seq` when it commits, larger than that
+    /// of every message committed before it; a reader never sees a number
+    /// while a smaller one is still to become visible. So a reader that
+    /// starts at [`Seq::START`](crate::Seq::START) and follows
+    /// [`FeedPage::next`] sees every message exactly once, in the order the
+    /// store committed them, even while writes go on and whatever their
+    /// `ts`. Duplicates get no number of their own.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError>;
+
+    /// How many stored messages have a `ts` on each UTC day from `first`
+    /// to `last` inclusive: the days with at least one, ascending.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn daily_counts(
+        &self,
+        first: time::Date,
+        last: time::Date,
+    ) -> Result<Vec<DayCount>, StoreError>;
 
     /// Whether the store can serve now: a real round trip to the storage, and
     /// the schema at the expected version.

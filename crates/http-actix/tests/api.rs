@@ -4,7 +4,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use domain::{InsertOutcome, Message, MessageQuery, MessageStore, Page, Stats, StoreError};
+use domain::{
+    DayCount, FeedPage, FeedQuery, InsertOutcome, Message, MessageQuery, MessageStore, Page, Stats,
+    StoreError,
+};
 use http_actix::{Application, Config, logging};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
@@ -26,6 +29,12 @@ impl MessageStore for BrokenStore {
         Err((self.fail)())
     }
     fn stats(&self) -> Result<Stats, StoreError> {
+        Err((self.fail)())
+    }
+    fn feed(&self, _: &FeedQuery) -> Result<FeedPage, StoreError> {
+        Err((self.fail)())
+    }
+    fn daily_counts(&self, _: time::Date, _: time::Date) -> Result<Vec<DayCount>, StoreError> {
         Err((self.fail)())
     }
     fn check_ready(&self) -> Result<(), StoreError> {

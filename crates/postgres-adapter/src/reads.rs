@@ -3,8 +3,8 @@
 //! constructors (a corrupted row is an error, never an invalid `Message`).
 
 use domain::{
-    Cursor, Message, MessageId, MessageQuery, MessageText, Msisdn, Page, SenderCount, Stats,
-    StoreError, TOP_SENDERS, Timestamp,
+    Cursor, DayCount, FeedItem, FeedPage, FeedQuery, Message, MessageId, MessageQuery, MessageText,
+    Msisdn, Page, SenderCount, Seq, Stats, StoreError, TOP_SENDERS, Timestamp,
 };
 use postgres::types::ToSql;
 use postgres::{Row, Transaction};
@@ -295,4 +295,81 @@ mod tests {
         assert_eq!(like_pattern("c:\\x"), "%c:\\\\x%");
         assert_eq!(like_pattern("école"), "%école%");
     }
+}
+
+/// One page of the feed: rows past `after` by `seq`, at read committed
+/// (numbers commit in order, so what is visible is a prefix of the feed).
+pub(crate) fn feed(
+    client: &mut postgres::Client,
+    query: &FeedQuery,
+) -> Result<FeedPage, StoreError> {
+    let mut sql = Sql::default();
+    let after = sql.bind(query.after.as_i64());
+    sql.filter(format!("seq > {after}"));
+    if let Some(from) = &query.from {
+        let p = sql.bind(from.clone());
+        sql.filter(format!("from_msisdn = {p}"));
+    }
+    if let Some(q) = &query.q {
+        let p = sql.bind(like_pattern(q.folded()));
+        sql.filter(format!("text_folded LIKE {p} ESCAPE '\\'"));
+    }
+    let l = sql.bind(i64::from(query.limit.get()));
+    let page_sql = format!(
+        "SELECT {COLUMNS}, seq FROM messages{} ORDER BY seq LIMIT {l}",
+        sql.where_sql()
+    );
+    let rows = client
+        .query(&page_sql, &sql.params())
+        .map_err(store_error)?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            let seq: i64 = row.try_get(5).map_err(store_error)?;
+            Ok(FeedItem {
+                seq: Seq::new(seq)
+                    .map_err(|_| StoreError::Internal("stored seq is negative".into()))?,
+                message: message_from_row(row)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let next = items.last().map_or(query.after, |item| item.seq);
+    Ok(FeedPage { items, next })
+}
+
+/// The kept per-day counters (summed over shards) between two days.
+pub(crate) fn daily_counts(
+    client: &mut postgres::Client,
+    first: time::Date,
+    last: time::Date,
+) -> Result<Vec<DayCount>, StoreError> {
+    let key = |d: time::Date| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day());
+    let rows = client
+        .query(
+            "SELECT day, SUM(message_count)::int8 FROM day_counts
+             WHERE day >= $1 AND day <= $2 GROUP BY day HAVING SUM(message_count) > 0
+             ORDER BY day",
+            &[&key(first), &key(last)],
+        )
+        .map_err(store_error)?;
+    rows.iter()
+        .map(|row| {
+            let day: String = row.try_get(0).map_err(store_error)?;
+            let count: i64 = row.try_get(1).map_err(store_error)?;
+            let parse = || -> Option<time::Date> {
+                let month = time::Month::try_from(day.get(4..6)?.parse::<u8>().ok()?).ok()?;
+                time::Date::from_calendar_date(
+                    day.get(0..4)?.parse().ok()?,
+                    month,
+                    day.get(6..8)?.parse().ok()?,
+                )
+                .ok()
+            };
+            Ok(DayCount {
+                day: parse()
+                    .ok_or_else(|| StoreError::Internal("stored day key is invalid".into()))?,
+                count: u64::try_from(count).unwrap_or(0),
+            })
+        })
+        .collect()
 }

@@ -11,7 +11,7 @@
 use postgres::Client;
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Counter rows per table that batches spread over (see `writer.rs`): each
 /// writer picks one at start, so replicas do not queue on one hot row.
@@ -50,6 +50,26 @@ const MIGRATIONS: &[&str] = &[
         messages BIGINT NOT NULL
     );
     INSERT INTO totals (shard, messages) SELECT s, 0 FROM generate_series(0, 15) AS s;
+    "#,
+    // 2: the feed. Each message gets `seq` from `feed_counter`, whose one
+    // row a batch locks from its first insert to its commit (see
+    // `writer.rs`), so numbers follow commit order across every writer
+    // and replica. Rows already stored are numbered in the order they were
+    // received.
+    r#"
+    ALTER TABLE messages ADD COLUMN seq BIGINT;
+    UPDATE messages SET seq = numbered.n
+      FROM (SELECT message_id, row_number() OVER (ORDER BY received_at, message_id) AS n
+              FROM messages) AS numbered
+     WHERE messages.message_id = numbered.message_id;
+    ALTER TABLE messages ALTER COLUMN seq SET NOT NULL;
+    CREATE UNIQUE INDEX messages_by_seq ON messages (seq);
+    CREATE INDEX messages_feed_by_sender ON messages (from_msisdn, seq);
+    CREATE TABLE feed_counter (
+        id       INT PRIMARY KEY CHECK (id = 1),
+        last_seq BIGINT NOT NULL
+    );
+    INSERT INTO feed_counter (id, last_seq) SELECT 1, COALESCE(max(seq), 0) FROM messages;
     "#,
 ];
 

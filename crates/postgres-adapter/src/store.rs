@@ -1,6 +1,9 @@
 //! [`PostgresStore`]: the [`MessageStore`] port over PostgreSQL.
 
-use domain::{InsertOutcome, Message, MessageQuery, MessageStore, Page, Stats, StoreError};
+use domain::{
+    DayCount, FeedPage, FeedQuery, InsertOutcome, Message, MessageQuery, MessageStore, Page, Stats,
+    StoreError,
+};
 use postgres::IsolationLevel;
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
@@ -175,6 +178,20 @@ impl MessageStore for PostgresStore {
 
     fn stats(&self) -> Result<Stats, StoreError> {
         self.snapshot(reads::stats)
+    }
+
+    fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
+        let mut conn = self.reader()?;
+        reads::feed(&mut conn, query)
+    }
+
+    fn daily_counts(
+        &self,
+        first: time::Date,
+        last: time::Date,
+    ) -> Result<Vec<DayCount>, StoreError> {
+        let mut conn = self.reader()?;
+        reads::daily_counts(&mut conn, first, last)
     }
 
     fn check_ready(&self) -> Result<(), StoreError> {

@@ -219,17 +219,19 @@ fn commit(
     messages: &[&Message],
     shard: i32,
 ) -> Result<Vec<InsertOutcome>, postgres::Error> {
-    // Candidates: the first of each id, sorted by id (the lock order).
+    // Candidates: the first of each id, sorted by id (the lock order); each
+    // keeps its place in the callers' order for its feed number.
     let mut seen = HashSet::new();
-    let mut candidates: Vec<&Message> = messages
+    let mut candidates: Vec<(usize, &Message)> = messages
         .iter()
         .copied()
         .filter(|m| seen.insert(m.id().as_str()))
+        .enumerate()
         .collect();
-    candidates.sort_by(|a, b| a.id().as_str().cmp(b.id().as_str()));
+    candidates.sort_by(|(_, a), (_, b)| a.id().as_str().cmp(b.id().as_str()));
     let received_at = now_ms();
     let column = |f: fn(&Message) -> Option<String>| -> Vec<Option<String>> {
-        candidates.iter().map(|m| f(m)).collect()
+        candidates.iter().map(|(_, m)| f(m)).collect()
     };
     let ids = column(|m| Some(m.id().as_str().to_owned()));
     let froms = column(|m| Some(m.from().as_str().to_owned()));
@@ -241,26 +243,49 @@ fn commit(
     let received: Vec<i64> = vec![received_at; candidates.len()];
 
     let mut tx = client.transaction()?;
+    // The feed's numbers: this row stays locked until the commit, so the
+    // next batch (here or on another replica) numbers after this one and
+    // commits after it. A reader therefore never sees a number before all
+    // smaller ones. Duplicates skip their number; rollbacks give theirs back.
+    let last_seq: i64 = tx
+        .query_one(
+            "SELECT last_seq FROM feed_counter WHERE id = 1 FOR UPDATE",
+            &[],
+        )?
+        .get(0);
+    let seqs: Vec<i64> = candidates
+        .iter()
+        .map(|(place, _)| last_seq + 1 + i64::try_from(*place).unwrap_or(i64::MAX))
+        .collect();
     let created: HashSet<String> = tx
         .query(
             "INSERT INTO messages
-                 (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded, received_at)
+                 (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded, received_at,
+                  seq)
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::text[], $8::int8[])
+                                  $6::text[], $7::text[], $8::int8[], $9::int8[])
              ON CONFLICT (message_id) DO NOTHING
              RETURNING message_id",
-            &[&ids, &froms, &tos, &tss, &keys, &texts, &folded, &received],
+            &[
+                &ids, &froms, &tos, &tss, &keys, &texts, &folded, &received, &seqs,
+            ],
         )?
         .iter()
         .map(|r| r.get(0))
         .collect();
+    if !created.is_empty() {
+        tx.execute(
+            "UPDATE feed_counter SET last_seq = $1 WHERE id = 1",
+            &[&(last_seq + i64::try_from(candidates.len()).unwrap_or(0))],
+        )?;
+    }
 
     if !created.is_empty() {
         let mut per_sender: BTreeMap<&str, i64> = BTreeMap::new();
         let mut per_day: BTreeMap<String, i64> = BTreeMap::new();
-        for m in candidates
+        for (_, m) in candidates
             .iter()
-            .filter(|m| created.contains(m.id().as_str()))
+            .filter(|(_, m)| created.contains(m.id().as_str()))
         {
             *per_sender.entry(m.from().as_str()).or_default() += 1;
             let key = m.ts().sort_key();

@@ -3,8 +3,8 @@
 //! builds on it; the choice between the two is wholly there.
 
 use domain::{
-    Cursor, Message, MessageId, MessageQuery, MessageText, Msisdn, Page, SenderCount, Stats,
-    StoreError, TOP_SENDERS, Timestamp,
+    Cursor, DayCount, FeedItem, FeedPage, FeedQuery, Message, MessageId, MessageQuery, MessageText,
+    Msisdn, Page, SenderCount, Seq, Stats, StoreError, TOP_SENDERS, Timestamp,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -318,4 +318,83 @@ pub(crate) fn stats_in(conn: &Connection) -> Result<Stats, StoreError> {
             "SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1",
         )?,
     })
+}
+
+/// One page of the feed: rows past `after` by rowid (the feed number),
+/// `q` as a substring scan along the way.
+pub(crate) fn feed(conn: &Connection, query: &FeedQuery) -> Result<FeedPage, StoreError> {
+    let mut clauses = vec!["rowid > ?"];
+    let mut params = vec![Value::Integer(query.after.as_i64())];
+    if let Some(from) = &query.from {
+        clauses.push("from_msisdn = ?");
+        params.push(Value::Text(from.clone()));
+    }
+    if let Some(q) = &query.q {
+        clauses.push("instr(text_folded, ?) > 0");
+        params.push(Value::Text(q.folded().to_owned()));
+    }
+    params.push(Value::Integer(i64::from(query.limit.get())));
+    let sql = format!(
+        "SELECT message_id, from_msisdn, to_msisdn, ts, text, rowid FROM messages{} \
+         ORDER BY rowid LIMIT ?",
+        where_sql(&clauses)
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
+    let mut rows = stmt.query(params_from_iter(params)).map_err(store_error)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(store_error)? {
+        let seq: i64 = row.get(5).map_err(store_error)?;
+        items.push(FeedItem {
+            seq: Seq::new(seq)
+                .map_err(|_| StoreError::Internal("stored rowid is negative".into()))?,
+            message: message_from_row(row)?,
+        });
+    }
+    let next = items.last().map_or(query.after, |item| item.seq);
+    Ok(FeedPage { items, next })
+}
+
+/// The kept per-day counters between two days (keys `YYYYMMDD`).
+pub(crate) fn daily_counts(
+    conn: &Connection,
+    first: time::Date,
+    last: time::Date,
+) -> Result<Vec<DayCount>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT day, message_count FROM day_counts
+             WHERE day >= ? AND day <= ? AND message_count > 0 ORDER BY day",
+        )
+        .map_err(store_error)?;
+    let rows = stmt
+        .query_map(params![day_key(first), day_key(last)], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
+        .map_err(store_error)?;
+    rows.map(|row| {
+        let (day, count) = row.map_err(store_error)?;
+        Ok(DayCount {
+            day: parse_day_key(&day)
+                .ok_or_else(|| StoreError::Internal("stored day key is invalid".into()))?,
+            count: u64::try_from(count).unwrap_or(0),
+        })
+    })
+    .collect()
+}
+
+/// A day as the counters key it: the first 8 digits of a sort key.
+pub(crate) fn day_key(day: time::Date) -> String {
+    format!(
+        "{:04}{:02}{:02}",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
+fn parse_day_key(key: &str) -> Option<time::Date> {
+    let year = key.get(0..4)?.parse().ok()?;
+    let month = time::Month::try_from(key.get(4..6)?.parse::<u8>().ok()?).ok()?;
+    let day = key.get(6..8)?.parse().ok()?;
+    time::Date::from_calendar_date(year, month, day).ok()
 }

@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use domain::{InsertOutcome, Message, MessageQuery, MessageStore, Page, Stats, StoreError};
+use domain::{
+    DayCount, FeedPage, FeedQuery, InsertOutcome, Message, MessageQuery, MessageStore, Page, Stats,
+    StoreError,
+};
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
@@ -292,6 +295,20 @@ impl MessageStore for SqliteStore {
         let result = search::list(&tx, query, self.search_index, &self.matches);
         drop(tx);
         result
+    }
+
+    fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
+        let conn = self.reader()?;
+        reads::feed(&conn, query)
+    }
+
+    fn daily_counts(
+        &self,
+        first: time::Date,
+        last: time::Date,
+    ) -> Result<Vec<DayCount>, StoreError> {
+        let conn = self.reader()?;
+        reads::daily_counts(&conn, first, last)
     }
 
     fn stats(&self) -> Result<Stats, StoreError> {

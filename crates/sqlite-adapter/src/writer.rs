@@ -271,10 +271,20 @@ const GAP: Duration = Duration::from_micros(200);
 /// The longest the writer delays a commit to grow its batch.
 const LINGER: Duration = Duration::from_millis(2);
 
+/// The rowid is the message's feed number (`Seq`), given here rather than
+/// left to SQLite: SQLite reuses the largest rowid once its row is deleted,
+/// and a feed number must never come back. `seq_high` in settings keeps
+/// the largest number handed out for when that row is gone.
 const INSERT: &str = "INSERT INTO messages
-    (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key, text_folded)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+    (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key, text_folded, rowid)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
     ON CONFLICT (message_id) DO NOTHING";
+
+/// The largest feed number ever given: the largest rowid, or the kept
+/// high-water mark if rows at the end were deleted.
+const LAST_SEQ: &str = "SELECT MAX(
+        COALESCE((SELECT MAX(rowid) FROM messages), 0),
+        COALESCE((SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'seq_high'), 0))";
 
 /// Inserts the batch in one transaction, all or nothing; the outcomes are
 /// in the order of the batch's jobs and their messages.
@@ -284,6 +294,8 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
         .unwrap_or_default();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(batch.iter().map(|j| j.messages.len()).sum());
+    // One writer, so numbers follow commit order; read under the write lock.
+    let mut seq: i64 = tx.prepare_cached(LAST_SEQ)?.query_row([], |r| r.get(0))?;
     {
         let mut insert = tx.prepare_cached(INSERT)?;
         for m in batch.iter().flat_map(|job| &job.messages) {
@@ -298,8 +310,10 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
                 created_at,
                 m.ts().sort_key(),
                 folded,
+                seq + 1,
             ])?;
             outcomes.push(if changed == 1 {
+                seq += 1;
                 InsertOutcome::Created
             } else {
                 InsertOutcome::Duplicate

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use crate::feed::{DayCount, FeedLimit, FeedPage, FeedQuery, Seq};
 use crate::message::{Message, MessageId, MessageText, Msisdn};
 use crate::query::{Cursor, Limit, MessageQuery, Offset, SearchText};
 use crate::store::{InsertOutcome, MessageStore};
@@ -584,6 +585,307 @@ pub fn readiness(store: &dyn MessageStore) {
     store.check_ready().expect("ready after use");
 }
 
+fn feed_ids(page: &FeedPage) -> Vec<String> {
+    page.items
+        .iter()
+        .map(|i| i.message.id().as_str().to_owned())
+        .collect()
+}
+
+/// Follows `next` from `query.after` until an empty page; every item's id,
+/// after checking each page's `next` and that `seq` only grows.
+fn walk_feed(store: &dyn MessageStore, query: &FeedQuery) -> Vec<(Seq, String)> {
+    let mut query = query.clone();
+    let mut seen: Vec<(Seq, String)> = Vec::new();
+    loop {
+        let page = store.feed(&query).expect("feed");
+        assert!(
+            page.items.len() <= usize::try_from(query.limit.get()).unwrap_or(usize::MAX),
+            "a feed page holds at most `limit` items"
+        );
+        let Some(last) = page.items.last() else {
+            assert_eq!(page.next, query.after, "an empty page's next is its after");
+            return seen;
+        };
+        assert_eq!(page.next, last.seq, "next is the last item's seq");
+        for item in &page.items {
+            assert!(
+                seen.last().map_or(query.after, |(s, _)| *s) < item.seq,
+                "seq grows strictly along the feed (after {:?}: {:?})",
+                seen.last(),
+                item.seq
+            );
+            seen.push((item.seq, item.message.id().as_str().to_owned()));
+        }
+        query.after = page.next;
+    }
+}
+
+/// The feed lists created messages in the order they were stored (not by
+/// `ts`), each once, with numbers that only grow; duplicates get none;
+/// `next` resumes exactly; `from` and `q` filter as they do for `list`.
+pub fn feed_follows_the_order_of_storage(store: &dyn MessageStore) {
+    let empty = store.feed(&FeedQuery::default()).expect("feed");
+    assert_eq!((empty.items.len(), empty.next), (0, Seq::START));
+    // Stored with ever older `ts`: the feed keeps the order of storage.
+    let stored = [
+        ("f1", "+911", "2025-03-01T00:00:00Z", Some("Hello one")),
+        ("f2", "+922", "2025-02-01T00:00:00Z", Some("two 100%")),
+        ("f3", "+911", "2025-01-01T00:00:00Z", None),
+        ("f4", "+933", "2024-12-01T00:00:00.5Z", Some("HELLO four")),
+        ("f5", "+911", "2020-01-01T00:00:00Z", Some("five a_b")),
+    ];
+    for (i, (id, from, ts, text)) in stored.iter().enumerate() {
+        assert_eq!(
+            insert(store, message(id, from, ts, *text)),
+            InsertOutcome::Created
+        );
+        if i == 2 {
+            // A duplicate between them takes no place in the feed.
+            assert_eq!(
+                insert(store, message("f1", "+944", "2026-01-01T00:00:00Z", None)),
+                InsertOutcome::Duplicate
+            );
+        }
+    }
+    let all = walk_feed(
+        store,
+        &FeedQuery {
+            limit: FeedLimit::new(2).expect("limit"),
+            ..FeedQuery::default()
+        },
+    );
+    let ids: Vec<&str> = all.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(ids, ["f1", "f2", "f3", "f4", "f5"], "order of storage");
+    let first = store.feed(&FeedQuery::default()).expect("feed");
+    assert_eq!(
+        first.items[0].message,
+        message("f1", "+911", "2025-03-01T00:00:00Z", Some("Hello one")),
+        "the feed carries the message as first stored"
+    );
+    // Resuming after any item gives exactly the rest.
+    for (k, (seq, _)) in all.iter().enumerate() {
+        let rest = store
+            .feed(&FeedQuery {
+                after: *seq,
+                ..FeedQuery::default()
+            })
+            .expect("feed");
+        assert_eq!(feed_ids(&rest), ids[k + 1..].to_vec(), "after {seq}");
+    }
+    // Past the end: nothing, and next stays.
+    let end = all.last().map(|(s, _)| *s).unwrap_or_default();
+    let past = Seq::new(end.as_i64() + 1000).expect("seq");
+    let page = store
+        .feed(&FeedQuery {
+            after: past,
+            ..FeedQuery::default()
+        })
+        .expect("feed");
+    assert_eq!((page.items.len(), page.next), (0, past));
+    // Filters, alone and together, as `list` applies them.
+    let cases: [(Option<&str>, Option<&str>, &[&str]); 6] = [
+        (Some("+911"), None, &["f1", "f3", "f5"]),
+        (None, Some("hello"), &["f1", "f4"]),
+        (None, Some("%"), &["f2"]),
+        (None, Some("_"), &["f5"]),
+        (Some("+911"), Some("HELLO"), &["f1"]),
+        (Some("+999"), None, &[]),
+    ];
+    for (from, q, want) in cases {
+        let query = FeedQuery {
+            from: from.map(str::to_owned),
+            q: q.and_then(SearchText::new),
+            limit: FeedLimit::new(1).expect("limit"),
+            ..FeedQuery::default()
+        };
+        let got: Vec<String> = walk_feed(store, &query)
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        assert_eq!(got, want.to_vec(), "feed from={from:?} q={q:?}");
+    }
+    // A message stored now comes after everything, whatever its `ts`.
+    insert(store, message("f6", "+911", "1999-01-01T00:00:00Z", None));
+    let tail = store
+        .feed(&FeedQuery {
+            after: end,
+            ..FeedQuery::default()
+        })
+        .expect("feed");
+    assert_eq!(feed_ids(&tail), ["f6"]);
+    assert!(tail.next > end);
+    // insert_all numbers its created messages in order.
+    let outcomes = store
+        .insert_all(vec![
+            message("g1", "+911", "2025-01-01T00:00:00Z", None),
+            message("f2", "+911", "2025-01-01T00:00:00Z", None),
+            message("g2", "+911", "2024-01-01T00:00:00Z", None),
+        ])
+        .expect("insert_all");
+    assert_eq!(
+        outcomes,
+        [
+            InsertOutcome::Created,
+            InsertOutcome::Duplicate,
+            InsertOutcome::Created
+        ]
+    );
+    let tail = store
+        .feed(&FeedQuery {
+            after: tail.next,
+            ..FeedQuery::default()
+        })
+        .expect("feed");
+    assert_eq!(feed_ids(&tail), ["g1", "g2"]);
+}
+
+/// While 8 writers store messages (many with a `ts` older than anything
+/// stored), a reader following `next` sees every created message exactly
+/// once, with growing numbers: no message commits behind a reader.
+pub fn feed_walk_misses_nothing_while_writers_commit(store: &dyn MessageStore) {
+    const WRITERS: usize = 8;
+    const EACH: usize = 60;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let (created, seen) = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let done = &done;
+                scope.spawn(move || {
+                    let mut created = Vec::new();
+                    for i in 0..EACH {
+                        // Every third one is old; every fifth a replay.
+                        let ts = if i % 3 == 0 {
+                            format!("2001-01-01T00:00:{:02}Z", (w * 7 + i) % 60)
+                        } else {
+                            format!("2025-06-01T{:02}:00:{:02}Z", w, i % 60)
+                        };
+                        let id = if i % 5 == 4 {
+                            format!("w{w}-{}", i - 1)
+                        } else {
+                            format!("w{w}-{i}")
+                        };
+                        let outcome = if i % 4 == 1 {
+                            // Some arrive in small batches.
+                            store
+                                .insert_all(vec![message(&id, "+911", &ts, Some("walk"))])
+                                .expect("insert_all")[0]
+                        } else {
+                            store
+                                .insert(message(&id, "+922", &ts, None))
+                                .expect("insert")
+                        };
+                        if outcome == InsertOutcome::Created {
+                            created.push(id);
+                        }
+                    }
+                    done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    created
+                })
+            })
+            .collect();
+        let reader = scope.spawn(|| {
+            let mut query = FeedQuery {
+                limit: FeedLimit::new(7).expect("limit"),
+                ..FeedQuery::default()
+            };
+            let mut seen: Vec<(Seq, String)> = Vec::new();
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst) == WRITERS;
+                let page = store.feed(&query).expect("feed");
+                for item in &page.items {
+                    assert!(
+                        seen.last().map_or(Seq::START, |(s, _)| *s) < item.seq,
+                        "seq grows along the feed"
+                    );
+                    seen.push((item.seq, item.message.id().as_str().to_owned()));
+                }
+                query.after = page.next;
+                if page.items.is_empty() {
+                    if finished {
+                        return seen;
+                    }
+                    std::thread::yield_now();
+                }
+            }
+        });
+        let created: Vec<String> = writers
+            .into_iter()
+            .flat_map(|w| w.join().expect("writer"))
+            .collect();
+        (created, reader.join().expect("reader"))
+    });
+    let mut seen_ids: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
+    let unique: HashSet<&String> = seen_ids.iter().collect();
+    assert_eq!(unique.len(), seen_ids.len(), "no message seen twice");
+    let mut created = created;
+    created.sort();
+    seen_ids.sort();
+    assert_eq!(
+        seen_ids, created,
+        "the walk saw exactly the created messages"
+    );
+}
+
+/// Per-day counts go by the day of each message's instant, list only
+/// days with messages inside the range, ascending, and skip duplicates.
+pub fn daily_counts_by_utc_day(store: &dyn MessageStore) {
+    let day = |y: i32, m: u8, d: u8| {
+        time::Date::from_calendar_date(y, time::Month::try_from(m).expect("month"), d).expect("day")
+    };
+    for (id, ts) in [
+        ("d1", "2025-01-14T23:59:59.999Z"),
+        ("d2", "2025-01-14T00:00:00.000000001Z"),
+        ("d3", "2025-01-15T00:00:00Z"),
+        ("d4", "2025-01-16T00:00:00.000Z"),
+        ("d5", "2025-01-20T12:00:00Z"),
+        ("d6", "2025-02-01T12:00:00Z"),
+    ] {
+        insert(store, message(id, "+911", ts, None));
+    }
+    insert(store, message("d3", "+911", "2025-01-20T00:00:00Z", None));
+    let counts = store
+        .daily_counts(day(2025, 1, 14), day(2025, 1, 31))
+        .expect("daily_counts");
+    assert_eq!(
+        counts,
+        vec![
+            DayCount {
+                day: day(2025, 1, 14),
+                count: 2
+            },
+            DayCount {
+                day: day(2025, 1, 15),
+                count: 1
+            },
+            DayCount {
+                day: day(2025, 1, 16),
+                count: 1
+            },
+            DayCount {
+                day: day(2025, 1, 20),
+                count: 1
+            },
+        ]
+    );
+    let one = store
+        .daily_counts(day(2025, 2, 1), day(2025, 2, 1))
+        .expect("daily_counts");
+    assert_eq!(
+        one,
+        vec![DayCount {
+            day: day(2025, 2, 1),
+            count: 1
+        }]
+    );
+    assert!(
+        store
+            .daily_counts(day(2024, 1, 1), day(2024, 12, 31))
+            .expect("daily_counts")
+            .is_empty()
+    );
+}
+
 /// A small deterministic generator (xorshift), so the oracle check needs no
 /// dependency and every failure replays from its seed.
 struct Rng(u64);
@@ -678,6 +980,24 @@ pub fn agrees_with_the_reference(store: &dyn MessageStore, seed: u64) {
             "query {i} (seed {seed}): {query:?}"
         );
     }
+    for i in 0..30 {
+        let query = FeedQuery {
+            from: (rng.below(3) == 0).then(|| rng.pick(&senders).to_owned()),
+            q: if rng.below(2) == 0 {
+                SearchText::new(rng.pick(&needles))
+            } else {
+                None
+            },
+            limit: FeedLimit::new(i64::try_from(1 + rng.below(50)).unwrap_or(1)).expect("limit"),
+            ..FeedQuery::default()
+        };
+        let ids = |walk: Vec<(Seq, String)>| walk.into_iter().map(|(_, id)| id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(walk_feed(store, &query)),
+            ids(walk_feed(&reference, &query)),
+            "feed {i} (seed {seed}): {query:?}"
+        );
+    }
     let all: HashSet<String> = reference
         .list(&MessageQuery {
             limit: Limit::new(100).expect("limit"),
@@ -709,6 +1029,9 @@ macro_rules! message_store_contract {
             stats_edges_compare_instants_and_keep_text,
             empty_store,
             readiness,
+            feed_follows_the_order_of_storage,
+            feed_walk_misses_nothing_while_writers_commit,
+            daily_counts_by_utc_day,
         );
         #[test]
         fn agrees_with_the_reference_on_random_inputs() {

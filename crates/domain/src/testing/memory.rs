@@ -3,6 +3,7 @@
 
 use std::sync::Mutex;
 
+use crate::feed::{DayCount, FeedItem, FeedPage, FeedQuery, Seq};
 use crate::message::Message;
 use crate::query::{Cursor, MessageQuery, Page};
 use crate::stats::{SenderCount, Stats, TOP_SENDERS};
@@ -12,8 +13,15 @@ use crate::store::{InsertOutcome, MessageStore, StoreError};
 /// each call copies or scans everything.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
+    messages: Mutex<Messages>,
+}
+
+#[derive(Debug, Default)]
+struct Messages {
     /// Sorted by (instant, `message_id`).
-    messages: Mutex<Vec<Message>>,
+    sorted: Vec<Message>,
+    /// In the order stored, with their numbers (1, 2, 3…).
+    stored: Vec<FeedItem>,
 }
 
 impl MemoryStore {
@@ -23,7 +31,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn all(&self) -> Result<std::sync::MutexGuard<'_, Vec<Message>>, StoreError> {
+    fn all(&self) -> Result<std::sync::MutexGuard<'_, Messages>, StoreError> {
         self.messages
             .lock()
             .map_err(|_| StoreError::Internal("memory store lock poisoned".into()))
@@ -55,12 +63,15 @@ fn is_after(cursor: &Cursor, m: &Message) -> bool {
 impl MessageStore for MemoryStore {
     fn insert(&self, message: Message) -> Result<InsertOutcome, StoreError> {
         let mut all = self.all()?;
-        if all.iter().any(|m| m.id() == message.id()) {
+        if all.sorted.iter().any(|m| m.id() == message.id()) {
             return Ok(InsertOutcome::Duplicate);
         }
         let key = order_key(&message);
-        let at = all.partition_point(|m| order_key(m) < key);
-        all.insert(at, message);
+        let at = all.sorted.partition_point(|m| order_key(m) < key);
+        all.sorted.insert(at, message.clone());
+        let seq =
+            Seq::new(i64::try_from(all.stored.len() + 1).unwrap_or(i64::MAX)).unwrap_or_default();
+        all.stored.push(FeedItem { seq, message });
         Ok(InsertOutcome::Created)
     }
 
@@ -70,7 +81,7 @@ impl MessageStore for MemoryStore {
 
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
         let all = self.all()?;
-        let matching: Vec<&Message> = all.iter().filter(|m| matches(query, m)).collect();
+        let matching: Vec<&Message> = all.sorted.iter().filter(|m| matches(query, m)).collect();
         let total = u64::try_from(matching.len()).unwrap_or(u64::MAX);
         let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
         let offset = usize::try_from(query.offset.get()).unwrap_or(usize::MAX);
@@ -94,7 +105,7 @@ impl MessageStore for MemoryStore {
     fn stats(&self) -> Result<Stats, StoreError> {
         let all = self.all()?;
         let mut senders: Vec<SenderCount> = Vec::new();
-        for m in all.iter() {
+        for m in &all.sorted {
             match senders.iter_mut().find(|s| &s.from == m.from()) {
                 Some(s) => s.count += 1,
                 None => senders.push(SenderCount {
@@ -111,12 +122,49 @@ impl MessageStore for MemoryStore {
         });
         senders.truncate(TOP_SENDERS);
         Ok(Stats {
-            total_messages: u64::try_from(all.len()).unwrap_or(u64::MAX),
+            total_messages: u64::try_from(all.sorted.len()).unwrap_or(u64::MAX),
             senders_count,
             top_senders: senders,
-            first_message_ts: all.first().map(|m| m.ts().clone()),
-            last_message_ts: all.last().map(|m| m.ts().clone()),
+            first_message_ts: all.sorted.first().map(|m| m.ts().clone()),
+            last_message_ts: all.sorted.last().map(|m| m.ts().clone()),
         })
+    }
+
+    fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
+        let all = self.all()?;
+        let filter = MessageQuery {
+            from: query.from.clone(),
+            q: query.q.clone(),
+            ..MessageQuery::default()
+        };
+        let items: Vec<FeedItem> = all
+            .stored
+            .iter()
+            .filter(|item| item.seq > query.after && matches(&filter, &item.message))
+            .take(usize::try_from(query.limit.get()).unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        let next = items.last().map_or(query.after, |item| item.seq);
+        Ok(FeedPage { items, next })
+    }
+
+    fn daily_counts(
+        &self,
+        first: time::Date,
+        last: time::Date,
+    ) -> Result<Vec<DayCount>, StoreError> {
+        let all = self.all()?;
+        let mut days: Vec<DayCount> = Vec::new();
+        for day in all.sorted.iter().map(|m| m.ts().instant().date()) {
+            if day < first || day > last {
+                continue;
+            }
+            match days.last_mut() {
+                Some(c) if c.day == day => c.count += 1,
+                _ => days.push(DayCount { day, count: 1 }),
+            }
+        }
+        Ok(days)
     }
 
     fn check_ready(&self) -> Result<(), StoreError> {

@@ -1,0 +1,225 @@
+//! The feed: every stored message once, in the order hookbox stored them
+//! ([`FeedQuery`], [`FeedPage`]), and per-day counts ([`DayCount`]).
+//!
+//! `GET /messages` orders by the sender's `ts`, so a message that arrives
+//! late with an old `ts` lands behind a reader's cursor. The feed orders by
+//! [`Seq`], a number each store gives a message when it commits it: a reader
+//! that follows [`FeedPage::next`] sees every message exactly once.
+
+use crate::message::Message;
+use crate::query::SearchText;
+
+/// The feed's page size when none is asked for.
+pub const DEFAULT_FEED_LIMIT: u32 = 100;
+/// The feed's largest page size.
+pub const MAX_FEED_LIMIT: u32 = 1000;
+
+/// Why a feed parameter was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FeedError {
+    /// `limit` is outside `1..=1000`.
+    #[error("Input should be between 1 and {MAX_FEED_LIMIT}")]
+    LimitOutOfRange,
+    /// `after` (or `Last-Event-ID`) is not a sequence number.
+    #[error("Input should be a whole number between 0 and {}", Seq::MAX)]
+    BadSeq,
+}
+
+impl FeedError {
+    /// A stable, machine-readable code.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::LimitOutOfRange => "limit_out_of_range",
+            Self::BadSeq => "int_parsing",
+        }
+    }
+}
+
+/// A message's position in the order of storage. Numbers only grow: a
+/// message committed later has a larger one, and a reader never sees a
+/// number before every smaller one is visible. They need not be dense
+/// (a store may skip numbers). `Seq::START` (0) is before every message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Seq(u64);
+
+impl Seq {
+    /// Before every message.
+    pub const START: Self = Self(0);
+    /// The largest number (stores keep it in a signed 64-bit column).
+    pub const MAX: u64 = i64::MAX as u64;
+
+    /// # Errors
+    /// [`FeedError::BadSeq`] when negative or above [`Seq::MAX`].
+    pub fn new(seq: i64) -> Result<Self, FeedError> {
+        u64::try_from(seq).map(Self).map_err(|_| FeedError::BadSeq)
+    }
+
+    /// Parses a decimal number, as `after=` and `Last-Event-ID` carry it.
+    ///
+    /// # Errors
+    /// [`FeedError::BadSeq`] for anything but `0..=Seq::MAX` in digits.
+    pub fn parse(text: &str) -> Result<Self, FeedError> {
+        let text = text.trim();
+        if text.is_empty() || text.len() > 19 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(FeedError::BadSeq);
+        }
+        text.parse::<i64>()
+            .map_err(|_| FeedError::BadSeq)
+            .and_then(Self::new)
+    }
+
+    /// The number.
+    #[must_use]
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The number as stores keep it.
+    #[must_use]
+    pub fn as_i64(self) -> i64 {
+        i64::try_from(self.0).unwrap_or(i64::MAX)
+    }
+}
+
+impl std::fmt::Display for Seq {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// How many messages one feed page holds: `1..=1000`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedLimit(u32);
+
+impl FeedLimit {
+    /// # Errors
+    /// [`FeedError::LimitOutOfRange`] outside `1..=1000`.
+    pub fn new(limit: i64) -> Result<Self, FeedError> {
+        u32::try_from(limit)
+            .ok()
+            .filter(|l| (1..=MAX_FEED_LIMIT).contains(l))
+            .map(Self)
+            .ok_or(FeedError::LimitOutOfRange)
+    }
+
+    /// The limit as a number.
+    #[must_use]
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for FeedLimit {
+    fn default() -> Self {
+        Self(DEFAULT_FEED_LIMIT)
+    }
+}
+
+/// A request for the next messages of the feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FeedQuery {
+    /// Only messages stored after this position.
+    pub after: Seq,
+    /// Only messages from exactly this sender.
+    pub from: Option<String>,
+    /// Only messages whose text contains this, ignoring case.
+    pub q: Option<SearchText>,
+    /// Page size.
+    pub limit: FeedLimit,
+}
+
+/// A stored message with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedItem {
+    /// Where it is in the order of storage.
+    pub seq: Seq,
+    /// The message.
+    pub message: Message,
+}
+
+/// One page of the feed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedPage {
+    /// Matching messages after the query's position, by ascending `seq`.
+    pub items: Vec<FeedItem>,
+    /// What to pass as `after` for the next page: the last item's `seq`,
+    /// or the query's `after` when the page is empty.
+    pub next: Seq,
+}
+
+/// Messages whose `ts` falls on one UTC day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    /// The day.
+    pub day: time::Date,
+    /// Stored messages with a `ts` on that day.
+    pub count: u64,
+}
+
+/// Every day from `first` to `last` (inclusive) with its count from
+/// `counts` (the days a store reported), zero where it reported none.
+#[must_use]
+pub fn every_day(first: time::Date, last: time::Date, counts: &[DayCount]) -> Vec<DayCount> {
+    let mut out = Vec::new();
+    let mut day = Some(first);
+    while let Some(d) = day.filter(|d| *d <= last) {
+        let count = counts.iter().filter(|c| c.day == d).map(|c| c.count).sum();
+        out.push(DayCount { day: d, count });
+        day = d.next_day();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_parses_digits_only() {
+        for (raw, ok) in [
+            ("0", Some(0)),
+            ("42", Some(42)),
+            (" 7 ", Some(7)),
+            ("9223372036854775807", Some(i64::MAX as u64)),
+            ("9223372036854775808", None),
+            ("-1", None),
+            ("+1", None),
+            ("1e3", None),
+            ("", None),
+            ("99999999999999999999", None),
+        ] {
+            assert_eq!(Seq::parse(raw).ok().map(Seq::get), ok, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn feed_limit_range() {
+        for (l, ok) in [
+            (0, false),
+            (1, true),
+            (1000, true),
+            (1001, false),
+            (-5, false),
+        ] {
+            assert_eq!(FeedLimit::new(l).is_ok(), ok, "{l}");
+        }
+        assert_eq!(FeedLimit::default().get(), DEFAULT_FEED_LIMIT);
+    }
+
+    #[test]
+    fn every_day_fills_zeros() {
+        let d = |n: u8| time::Date::from_calendar_date(2025, time::Month::January, n).expect("day");
+        let filled = every_day(
+            d(30 - 2),
+            d(30),
+            &[DayCount {
+                day: d(29),
+                count: 3,
+            }],
+        );
+        let counts: Vec<u64> = filled.iter().map(|c| c.count).collect();
+        assert_eq!(counts, vec![0, 3, 0]);
+        assert!(every_day(d(3), d(2), &[]).is_empty());
+    }
+}
