@@ -3,6 +3,7 @@
 mod client;
 pub mod postgres;
 mod server;
+pub mod sse;
 
 pub use client::{Client, Connection, Response, read_response, request_bytes};
 pub use server::{

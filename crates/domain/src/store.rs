@@ -106,6 +106,15 @@ pub trait MessageStore: Send + Sync {
     /// [`StoreError::Internal`] otherwise.
     fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError>;
 
+    /// The largest [`Seq`](crate::Seq) a reader can see now:
+    /// [`Seq::START`](crate::Seq::START) when nothing is stored. A live
+    /// reader starts here without walking the whole feed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn last_seq(&self) -> Result<crate::Seq, StoreError>;
+
     /// How many stored messages have a `ts` on each UTC day from `first`
     /// to `last` inclusive: the days with at least one, ascending.
     ///

@@ -2,7 +2,11 @@
 //! start-up. The store's settings (`DATABASE_URL` and each adapter's own
 //! variables) are read by the adapter the binary picks, in `main`'s wiring.
 
+use std::time::Duration;
+
 use domain::{SigningKeys, WebhookSecret};
+
+use crate::read_access::ReadTokens;
 
 /// hookbox's HTTP settings, validated.
 #[derive(Debug, Clone)]
@@ -23,6 +27,33 @@ pub struct Config {
     pub tolerance_seconds: u64,
     /// WhatsApp Cloud API, when configured (`WHATSAPP_*`).
     pub whatsapp: Option<WhatsAppConfig>,
+    /// The bearer tokens reads require (`API_TOKENS`, `API_TOKENS_FILE`);
+    /// `None` leaves reads open.
+    pub read_tokens: Option<ReadTokens>,
+    /// `GET /messages/stream`'s limits (`STREAM_*`).
+    pub stream: StreamConfig,
+}
+
+/// The live stream's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// Open streams at most (`STREAM_MAX_CLIENTS`); one more gets 503.
+    pub max_clients: usize,
+    /// Events a client may fall behind by (`STREAM_CLIENT_BUFFER`) before
+    /// it is told to resume and is closed.
+    pub client_buffer: usize,
+    /// How often an idle stream gets a comment (`STREAM_HEARTBEAT_SECONDS`).
+    pub heartbeat: Duration,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self {
+            max_clients: 256,
+            client_buffer: 1024,
+            heartbeat: Duration::from_secs(15),
+        }
+    }
 }
 
 /// WhatsApp Cloud API's settings: both the app secret and the verify token
@@ -79,6 +110,9 @@ pub enum ConfigError {
     /// A `…_PREVIOUS` list has an empty secret.
     #[error("{0} has an empty entry; list non-empty secrets separated by commas")]
     EmptyPreviousSecret(&'static str),
+    /// `API_TOKENS` (or its file) holds an empty or blank token.
+    #[error("{0} has an empty token; list non-empty tokens separated by commas")]
+    EmptyToken(&'static str),
     /// A variable does not parse.
     #[error("{name} must be {expected}, got {value:?}")]
     Invalid {
@@ -135,6 +169,31 @@ impl Config {
             "a positive number of seconds",
         )?;
         let whatsapp = whatsapp(&lookup)?;
+        let read_tokens = read_tokens(&lookup)?;
+        let defaults = StreamConfig::default();
+        let stream = StreamConfig {
+            max_clients: positive(
+                &lookup,
+                "STREAM_MAX_CLIENTS",
+                defaults.max_clients,
+                "a positive number of clients",
+            )?,
+            client_buffer: positive(
+                &lookup,
+                "STREAM_CLIENT_BUFFER",
+                defaults.client_buffer,
+                "a positive number of events",
+            )?,
+            heartbeat: Duration::from_secs(
+                u64::try_from(positive(
+                    &lookup,
+                    "STREAM_HEARTBEAT_SECONDS",
+                    15,
+                    "a positive number of seconds",
+                )?)
+                .unwrap_or(15),
+            ),
+        };
         Ok(Self {
             keys,
             host,
@@ -143,6 +202,8 @@ impl Config {
             max_body_bytes,
             tolerance_seconds: u64::try_from(tolerance).unwrap_or(u64::MAX),
             whatsapp,
+            read_tokens,
+            stream,
         })
     }
 }
@@ -221,6 +282,38 @@ fn named_keys(
             .collect::<Result<_, _>>()?,
     };
     Ok(Some(SigningKeys::new(primary).with_previous(previous)))
+}
+
+/// The read tokens from `API_TOKENS` or the file `API_TOKENS_FILE` names
+/// (tokens separated by commas or newlines there); none when neither is set.
+fn read_tokens(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<ReadTokens>, ConfigError> {
+    let (name, list) = match (lookup("API_TOKENS"), lookup("API_TOKENS_FILE")) {
+        (Some(_), Some(_)) => return Err(ConfigError::SecretTwice("API_TOKENS")),
+        (None, None) => return Ok(None),
+        (Some(list), None) => ("API_TOKENS", list),
+        (None, Some(path)) => {
+            let content = std::fs::read_to_string(&path).map_err(|e| ConfigError::SecretFile {
+                name: "API_TOKENS_FILE",
+                path: path.clone(),
+                reason: e.kind().to_string(),
+            })?;
+            // One per line or comma-separated; blank lines are fine.
+            let joined = content
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(",");
+            ("API_TOKENS_FILE", joined)
+        }
+    };
+    let tokens: Vec<String> = list.split(',').map(|t| t.trim().to_owned()).collect();
+    if tokens.iter().any(String::is_empty) {
+        return Err(ConfigError::EmptyToken(name));
+    }
+    Ok(Some(ReadTokens::new(tokens)))
 }
 
 /// WhatsApp's settings: none when neither the secret nor the token is set.
@@ -387,6 +480,52 @@ mod tests {
                 .tolerance_seconds,
             60
         );
+    }
+
+    #[test]
+    fn read_tokens_and_stream_limits() {
+        let with = |extra: &[(&str, &str)]| {
+            let mut v = vec![("WEBHOOK_SECRET", "s")];
+            v.extend_from_slice(extra);
+            config(&v)
+        };
+        let open = with(&[]).expect("valid");
+        assert!(open.read_tokens.is_none());
+        assert_eq!(open.stream, StreamConfig::default());
+        let c = with(&[("API_TOKENS", "alpha, beta")]).expect("valid");
+        let tokens = c.read_tokens.expect("tokens");
+        assert!(tokens.accepts("alpha") && tokens.accepts("beta"));
+        assert!(!tokens.accepts("alph") && !tokens.accepts("alpha,beta"));
+        assert!(!format!("{tokens:?}").contains("alpha"));
+        for bad in ["", "a,,b", " , a"] {
+            assert_eq!(
+                with(&[("API_TOKENS", bad)]).map(|_| ()),
+                Err(ConfigError::EmptyToken("API_TOKENS")),
+                "{bad:?}"
+            );
+        }
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("tokens");
+        std::fs::write(&path, "one\n\ntwo,three\n").expect("write");
+        let file = with(&[("API_TOKENS_FILE", path.to_str().expect("utf-8"))])
+            .expect("valid")
+            .read_tokens
+            .expect("tokens");
+        assert!(["one", "two", "three"].iter().all(|t| file.accepts(t)));
+        assert!(with(&[("API_TOKENS", "a"), ("API_TOKENS_FILE", "/x")]).is_err());
+        let s = with(&[
+            ("STREAM_MAX_CLIENTS", "3"),
+            ("STREAM_CLIENT_BUFFER", "16"),
+            ("STREAM_HEARTBEAT_SECONDS", "1"),
+        ])
+        .expect("valid")
+        .stream;
+        assert_eq!(
+            (s.max_clients, s.client_buffer, s.heartbeat.as_secs()),
+            (3, 16, 1)
+        );
+        assert!(with(&[("STREAM_MAX_CLIENTS", "0")]).is_err());
+        assert!(with(&[("STREAM_HEARTBEAT_SECONDS", "x")]).is_err());
     }
 
     #[test]

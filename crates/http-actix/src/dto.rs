@@ -1,6 +1,6 @@
 //! The JSON shapes hookbox answers with, converted from domain types at the edge.
 
-use domain::{Message, Page, Stats};
+use domain::{DayCount, FeedItem, FeedPage, Message, Page, Stats};
 use serde::Serialize;
 
 /// One message on the wire.
@@ -76,6 +76,70 @@ impl<'a> From<&'a Stats> for StatsDto<'a> {
                 .collect(),
             first_message_ts: s.first_message_ts.as_ref().map(domain::Timestamp::as_str),
             last_message_ts: s.last_message_ts.as_ref().map(domain::Timestamp::as_str),
+        }
+    }
+}
+
+/// One feed item: the message's fields and its `seq`.
+#[derive(Debug, Serialize)]
+pub(crate) struct FeedItemDto<'a> {
+    seq: u64,
+    #[serde(flatten)]
+    message: MessageDto<'a>,
+}
+
+impl<'a> From<&'a FeedItem> for FeedItemDto<'a> {
+    fn from(item: &'a FeedItem) -> Self {
+        Self {
+            seq: item.seq.get(),
+            message: MessageDto::from(&item.message),
+        }
+    }
+}
+
+/// `GET /messages/feed`.
+#[derive(Debug, Serialize)]
+pub(crate) struct FeedPageDto<'a> {
+    data: Vec<FeedItemDto<'a>>,
+    next: u64,
+}
+
+impl<'a> From<&'a FeedPage> for FeedPageDto<'a> {
+    fn from(page: &'a FeedPage) -> Self {
+        Self {
+            data: page.items.iter().map(FeedItemDto::from).collect(),
+            next: page.next.get(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct DayDto {
+    day: String,
+    count: u64,
+}
+
+/// `GET /stats/daily`.
+#[derive(Debug, Serialize)]
+pub(crate) struct DailyDto {
+    days: Vec<DayDto>,
+}
+
+impl DailyDto {
+    pub(crate) fn new(days: &[DayCount]) -> Self {
+        Self {
+            days: days
+                .iter()
+                .map(|d| DayDto {
+                    day: format!(
+                        "{:04}-{:02}-{:02}",
+                        d.day.year(),
+                        u8::from(d.day.month()),
+                        d.day.day()
+                    ),
+                    count: d.count,
+                })
+                .collect(),
         }
     }
 }

@@ -2,10 +2,12 @@
 //! them to HTTP.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ALLOW, RETRY_AFTER};
+use actix_web::http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use domain::{SignatureError, StoreError};
 use serde::Serialize;
+
+use crate::read_access::Refusal;
 
 /// Seconds a client is asked to wait before retrying a 503.
 const RETRY_AFTER_SECS: &str = "1";
@@ -43,6 +45,12 @@ pub enum ApiError {
     /// 401: a Standard Webhooks request that does not verify.
     #[error("invalid signature ({0})")]
     InvalidStandardSignature(domain::StandardSignatureError),
+    /// 401: a read without a valid bearer token while `API_TOKENS` is set.
+    #[error("unauthorized read ({0:?})")]
+    Unauthorized(crate::read_access::Refusal),
+    /// 503: `STREAM_MAX_CLIENTS` streams are open already.
+    #[error("too many open streams")]
+    TooManyStreams,
     /// 404: a route whose sender is not configured.
     #[error("not configured")]
     NotConfigured(&'static str),
@@ -99,6 +107,8 @@ impl ResponseError for ApiError {
             Self::InvalidSignature(_) | Self::InvalidStandardSignature(_) => {
                 StatusCode::UNAUTHORIZED
             }
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotConfigured(_) => StatusCode::NOT_FOUND,
             Self::VerificationFailed => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -124,6 +134,15 @@ impl ResponseError for ApiError {
         if let Self::MethodNotAllowed(allow) = self {
             response.insert_header((ALLOW, *allow));
         }
+        if let Self::Unauthorized(refusal) = self {
+            response.insert_header((
+                WWW_AUTHENTICATE,
+                match refusal {
+                    Refusal::Missing => "Bearer realm=\"hookbox\"",
+                    Refusal::Invalid => "Bearer realm=\"hookbox\", error=\"invalid_token\"",
+                },
+            ));
+        }
         // 5xx bodies say nothing about the cause; the log line has it.
         let detail = match self {
             Self::Validation(details) => return response.json(Details { detail: details }),
@@ -138,6 +157,11 @@ impl ResponseError for ApiError {
                 }
                 "invalid signature"
             }
+            Self::Unauthorized(Refusal::Missing) => {
+                "a bearer token is required: send Authorization: Bearer <token>"
+            }
+            Self::Unauthorized(Refusal::Invalid) => "the bearer token is not valid",
+            Self::TooManyStreams => "too many open streams, retry later",
             Self::NotConfigured(detail) => detail,
             Self::VerificationFailed => "verification failed",
             Self::PayloadTooLarge => "payload too large",

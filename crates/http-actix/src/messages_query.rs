@@ -100,7 +100,7 @@ pub(crate) fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>
     }
 }
 
-fn integer(name: &str, value: &str) -> Result<i64, ErrorDetail> {
+pub(crate) fn integer(name: &str, value: &str) -> Result<i64, ErrorDetail> {
     value.parse::<i64>().map_err(|_| {
         ErrorDetail::new(
             &["query", name],
@@ -117,7 +117,7 @@ fn query_error(name: &str, e: &domain::QueryError) -> ErrorDetail {
 /// In a query string an unencoded `+` decodes to a space, so
 /// `from=+919876543210` arrives as `" 919876543210"`: a leading space
 /// followed by digits is read back as `+digits`.
-fn restore_plus(from: String) -> String {
+pub(crate) fn restore_plus(from: String) -> String {
     match from.strip_prefix(' ') {
         Some(digits) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
             format!("+{digits}")

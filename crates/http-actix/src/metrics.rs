@@ -22,6 +22,9 @@ pub const WHATSAPP_IGNORED: &str = "hookbox_whatsapp_ignored_total";
 /// Histogram: request latency in milliseconds, by `path`.
 pub const REQUEST_LATENCY: &str = "request_latency_ms";
 /// Gauge: always 1, labelled with the `version`.
+/// Gauge: `GET /messages/stream` connections open now.
+pub const OPEN_STREAMS: &str = "hookbox_open_streams";
+/// Build information.
 pub const BUILD_INFO: &str = "hookbox_build_info";
 
 /// The latency buckets, in milliseconds.

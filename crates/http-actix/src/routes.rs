@@ -14,15 +14,17 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 
 use crate::config::WhatsAppConfig;
-use crate::dto::{PageDto, StatsDto, StatusDto};
+use crate::dto::{DailyDto, FeedPageDto, PageDto, StatsDto, StatusDto};
 use crate::error::{ApiError, ErrorDetail};
-use crate::messages_query;
 use crate::metrics::{
     MESSAGES, SIGNATURE_FAILURES, WEBHOOK_REQUESTS, WEBHOOK_SIGNATURES, WHATSAPP_IGNORED,
 };
 use crate::observe::{BatchCounts, WebhookOutcome};
+use crate::read_access::{ReadAccess, ReadTokens};
+use crate::stream::{self, Filter, Hub};
 use crate::webhook_body::WebhookBody;
 use crate::webhook_result::{Source, WebhookResult};
+use crate::{feed_query, messages_query, ui};
 
 /// How long a client may take to send a webhook body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,6 +37,8 @@ pub(crate) struct AppState {
     pub(crate) tolerance_seconds: u64,
     pub(crate) whatsapp: Option<WhatsAppConfig>,
     pub(crate) metrics: PrometheusHandle,
+    pub(crate) read_tokens: Option<ReadTokens>,
+    pub(crate) hub: Arc<Hub>,
 }
 
 /// The 404 detail of the WhatsApp routes while they are not configured.
@@ -52,7 +56,13 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .default_service(method_not_allowed("GET, POST")),
         )
         .service(only("/messages", Method::GET, messages))
+        .service(only("/messages/feed", Method::GET, feed))
+        .service(only("/messages/stream", Method::GET, message_stream))
         .service(only("/stats", Method::GET, stats))
+        .service(only("/stats/daily", Method::GET, daily))
+        .service(only("/ui", Method::GET, ui::page))
+        .service(only("/ui/app.js", Method::GET, ui::script))
+        .service(only("/ui/app.css", Method::GET, ui::style))
         .service(only("/health/live", Method::GET, live))
         .service(only("/health/ready", Method::GET, ready))
         .service(only("/metrics", Method::GET, metrics))
@@ -139,9 +149,11 @@ async fn receive(
         .map_err(|errors| ApiError::Validation(crate::inputs::body_details(&errors)))?;
     seen.message_id = Some(message.id().as_str().to_owned());
     let store = Arc::clone(&state.store);
-    web::block(move || store.insert(message))
-        .await?
-        .map_err(ApiError::from)
+    let outcome = web::block(move || store.insert(message)).await??;
+    if outcome == InsertOutcome::Created {
+        state.hub.notify();
+    }
+    Ok(outcome)
 }
 
 /// Verifies `POST /webhook`: by Standard Webhooks when the request carries
@@ -319,6 +331,9 @@ async fn notify(
         let store = Arc::clone(&state.store);
         let messages = decoded.messages;
         let outcomes = web::block(move || store.insert_all(messages)).await??;
+        if outcomes.contains(&InsertOutcome::Created) {
+            state.hub.notify();
+        }
         for o in &outcomes {
             let label = match o {
                 InsertOutcome::Created => {
@@ -384,6 +399,7 @@ fn unsupported_content_type(req: &HttpRequest) -> Option<ErrorDetail> {
 
 /// `GET /messages`.
 pub(crate) async fn messages(
+    _: ReadAccess,
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -401,10 +417,75 @@ pub(crate) async fn messages(
 }
 
 /// `GET /stats`.
-pub(crate) async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub(crate) async fn stats(
+    _: ReadAccess,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let store = Arc::clone(&state.store);
     let stats = web::block(move || store.stats()).await??;
     Ok(HttpResponse::Ok().json(StatsDto::from(&stats)))
+}
+
+/// `GET /stats/daily`: messages per UTC day of `ts`, every day of the
+/// range listed (zero when none).
+pub(crate) async fn daily(
+    _: ReadAccess,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let today = time::OffsetDateTime::now_utc().date();
+    let (first, last) =
+        feed_query::days(req.query_string(), today).map_err(ApiError::Validation)?;
+    let store = Arc::clone(&state.store);
+    let counts = web::block(move || store.daily_counts(first, last)).await??;
+    Ok(HttpResponse::Ok().json(DailyDto::new(&domain::every_day(first, last, &counts))))
+}
+
+/// `GET /messages/feed`: every message once, in the order stored.
+pub(crate) async fn feed(
+    _: ReadAccess,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = feed_query::parse(req.query_string()).map_err(ApiError::Validation)?;
+    let store = Arc::clone(&state.store);
+    let page = web::block(move || store.feed(&query)).await??;
+    Ok(HttpResponse::Ok().json(FeedPageDto::from(&page)))
+}
+
+/// `GET /messages/stream`: the feed as Server-Sent Events, from
+/// `Last-Event-ID`, else `after=`, else from now on.
+pub(crate) async fn message_stream(
+    _: ReadAccess,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = feed_query::parse(req.query_string()).map_err(ApiError::Validation)?;
+    let explicit_after =
+        form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, _)| k == "after");
+    let after = match req.headers().get("last-event-id") {
+        Some(id) => feed_query::last_event_id(id.as_bytes()).map_err(ApiError::Validation)?,
+        None if explicit_after => query.after,
+        None => {
+            let store = Arc::clone(&state.store);
+            web::block(move || store.last_seq()).await??
+        }
+    };
+    let slot = state.hub.admit().ok_or(ApiError::TooManyStreams)?;
+    metrics::gauge!(crate::metrics::OPEN_STREAMS).set(state.hub.open_streams() as f64);
+    let body = stream::open(
+        slot,
+        after,
+        Filter {
+            from: query.from,
+            q: query.q,
+        },
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
 }
 
 /// `GET /health/live`: the process serves.

@@ -14,6 +14,7 @@ use slog::Logger;
 use crate::config::Config;
 use crate::observe::{Observer, observe};
 use crate::routes::{self, AppState};
+use crate::stream::Hub;
 
 /// Blocking threads per worker for store calls.
 const BLOCKING_THREADS_PER_WORKER: usize = 16;
@@ -25,6 +26,7 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Application {
     server: Server,
     port: u16,
+    hub: Arc<Hub>,
 }
 
 impl std::fmt::Debug for Application {
@@ -49,7 +51,10 @@ impl Application {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
         let port = listener.local_addr()?.port();
+        let hub = Hub::start(Arc::clone(&store), config.stream);
         let state = web::Data::new(AppState {
+            read_tokens: config.read_tokens.clone(),
+            hub: Arc::clone(&hub),
             store,
             keys: config.keys.clone(),
             max_body_bytes: config.max_body_bytes,
@@ -75,9 +80,12 @@ impl Application {
         .client_request_timeout(Duration::from_secs(5))
         .client_disconnect_timeout(Duration::from_secs(1))
         .keep_alive(Duration::from_secs(30))
+        // SIGTERM and SIGINT are handled in `run_until_stopped`, which ends
+        // the open streams before the graceful stop waits for requests.
+        .disable_signals()
         .listen(listener)?
         .run();
-        Ok(Self { server, port })
+        Ok(Self { server, port, hub })
     }
 
     /// The port actually bound.
@@ -98,7 +106,38 @@ impl Application {
     /// # Errors
     /// The server's I/O error.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let hub = Arc::clone(&self.hub);
+        actix_web::rt::spawn(async move {
+            shutdown_signal().await;
+            hub.stop();
+            handle.stop(true).await;
+        });
         self.server.await
+    }
+
+    /// Ends every open `/messages/stream` and refuses new ones, as a
+    /// SIGTERM does before the graceful stop.
+    pub fn stop_streams(&self) {
+        self.hub.stop();
+    }
+}
+
+/// The first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        // Cannot listen: stop on nothing rather than at once.
+        _ => std::future::pending::<()>().await,
     }
 }
 

@@ -34,6 +34,9 @@ impl MessageStore for BrokenStore {
     fn feed(&self, _: &FeedQuery) -> Result<FeedPage, StoreError> {
         Err((self.fail)())
     }
+    fn last_seq(&self) -> Result<domain::Seq, StoreError> {
+        Err((self.fail)())
+    }
     fn daily_counts(&self, _: time::Date, _: time::Date) -> Result<Vec<DayCount>, StoreError> {
         Err((self.fail)())
     }

@@ -284,19 +284,6 @@ pub(crate) fn stats(tx: &mut Transaction<'_>) -> Result<Stats, StoreError> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn like_patterns_are_literal() {
-        assert_eq!(like_pattern("100%"), "%100\\%%");
-        assert_eq!(like_pattern("a_b"), "%a\\_b%");
-        assert_eq!(like_pattern("c:\\x"), "%c:\\\\x%");
-        assert_eq!(like_pattern("école"), "%école%");
-    }
-}
-
 /// One page of the feed: rows past `after` by `seq`, at read committed
 /// (numbers commit in order, so what is visible is a prefix of the feed).
 pub(crate) fn feed(
@@ -372,4 +359,17 @@ pub(crate) fn daily_counts(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_are_literal() {
+        assert_eq!(like_pattern("100%"), "%100\\%%");
+        assert_eq!(like_pattern("a_b"), "%a\\_b%");
+        assert_eq!(like_pattern("c:\\x"), "%c:\\\\x%");
+        assert_eq!(like_pattern("école"), "%école%");
+    }
 }

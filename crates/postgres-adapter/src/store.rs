@@ -185,6 +185,15 @@ impl MessageStore for PostgresStore {
         reads::feed(&mut conn, query)
     }
 
+    fn last_seq(&self) -> Result<domain::Seq, StoreError> {
+        let mut conn = self.reader()?;
+        let last: i64 = conn
+            .query_one("SELECT COALESCE(max(seq), 0)::int8 FROM messages", &[])
+            .map_err(store_error)?
+            .get(0);
+        domain::Seq::new(last).map_err(|_| StoreError::Internal("stored seq is negative".into()))
+    }
+
     fn daily_counts(
         &self,
         first: time::Date,

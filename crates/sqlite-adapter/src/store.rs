@@ -302,6 +302,15 @@ impl MessageStore for SqliteStore {
         reads::feed(&conn, query)
     }
 
+    fn last_seq(&self) -> Result<domain::Seq, StoreError> {
+        let conn = self.reader()?;
+        let last: i64 = conn
+            .prepare_cached("SELECT COALESCE(MAX(rowid), 0) FROM messages")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(store_error)?;
+        domain::Seq::new(last).map_err(|_| StoreError::Internal("stored rowid is negative".into()))
+    }
+
     fn daily_counts(
         &self,
         first: time::Date,

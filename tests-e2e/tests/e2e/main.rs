@@ -6,6 +6,7 @@ mod faults;
 mod lifecycle;
 mod observability;
 mod postgres_store;
+mod reading;
 mod reliability;
 mod senders;
 mod settings;

@@ -627,6 +627,7 @@ fn walk_feed(store: &dyn MessageStore, query: &FeedQuery) -> Vec<(Seq, String)> 
 pub fn feed_follows_the_order_of_storage(store: &dyn MessageStore) {
     let empty = store.feed(&FeedQuery::default()).expect("feed");
     assert_eq!((empty.items.len(), empty.next), (0, Seq::START));
+    assert_eq!(store.last_seq().expect("last_seq"), Seq::START, "empty");
     // Stored with ever older `ts`: the feed keeps the order of storage.
     let stored = [
         ("f1", "+911", "2025-03-01T00:00:00Z", Some("Hello one")),
@@ -657,6 +658,11 @@ pub fn feed_follows_the_order_of_storage(store: &dyn MessageStore) {
     );
     let ids: Vec<&str> = all.iter().map(|(_, id)| id.as_str()).collect();
     assert_eq!(ids, ["f1", "f2", "f3", "f4", "f5"], "order of storage");
+    assert_eq!(
+        Some(store.last_seq().expect("last_seq")),
+        all.last().map(|(s, _)| *s),
+        "last_seq is the last number given"
+    );
     let first = store.feed(&FeedQuery::default()).expect("feed");
     assert_eq!(
         first.items[0].message,

@@ -148,6 +148,10 @@ impl MessageStore for MemoryStore {
         Ok(FeedPage { items, next })
     }
 
+    fn last_seq(&self) -> Result<Seq, StoreError> {
+        Ok(self.all()?.stored.last().map_or(Seq::START, |i| i.seq))
+    }
+
     fn daily_counts(
         &self,
         first: time::Date,

@@ -55,6 +55,12 @@ fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Re
         for note in &notes {
             note.log(logger);
         }
+        match &config.read_tokens {
+            None => slog::warn!(logger,
+                "reads are unauthenticated: anyone who can reach this port can read every message; set API_TOKENS to require a bearer token"),
+            Some(tokens) => slog::info!(logger, "reads require a bearer token";
+                "tokens" => tokens.len()),
+        }
         app.run_until_stopped().await.map_err(|e| e.to_string())
     });
     // Dropping the last reference finishes queued writes and closes the file.

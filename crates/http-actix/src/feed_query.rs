@@ -1,0 +1,182 @@
+//! Reading the query strings of `/messages/feed`, `/messages/stream` and
+//! `/stats/daily`. Unknown parameters are ignored, an empty filter is no
+//! filter, and each bad value is one 422 detail, as for `/messages`.
+
+use domain::{FeedError, FeedLimit, FeedQuery, SearchText, Seq};
+
+use crate::error::ErrorDetail;
+use crate::messages_query::{integer, restore_plus};
+
+/// The most days `/stats/daily` reports at once.
+pub(crate) const MAX_DAYS: i64 = 366;
+/// The days `/stats/daily` reports when not asked.
+pub(crate) const DEFAULT_DAYS: i64 = 30;
+
+/// Parses `after`, `limit`, `from` and `q`.
+///
+/// # Errors
+/// One 422 detail per parameter that is out of range or unparsable.
+pub(crate) fn parse(query_string: &str) -> Result<FeedQuery, Vec<ErrorDetail>> {
+    let mut query = FeedQuery::default();
+    let mut errors = Vec::new();
+    for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
+        match &*key {
+            "after" => match Seq::parse(&value) {
+                Ok(seq) => query.after = seq,
+                Err(e) => errors.push(feed_error("after", e)),
+            },
+            "limit" => match integer("limit", &value)
+                .and_then(|n| FeedLimit::new(n).map_err(|e| feed_error("limit", e)))
+            {
+                Ok(limit) => query.limit = limit,
+                Err(e) => errors.push(e),
+            },
+            "from" => query.from = Some(restore_plus(value.into_owned())).filter(|f| !f.is_empty()),
+            "q" if value.contains('\0') => {
+                let problem = domain::Problem::NulCharacter;
+                errors.push(ErrorDetail::new(
+                    &["query", "q"],
+                    problem.to_string(),
+                    problem.code(),
+                ));
+            }
+            "q" => query.q = SearchText::new(&value),
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(query)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `Last-Event-ID`, which an `EventSource` sends when it reconnects.
+///
+/// # Errors
+/// A 422 detail when it is not a sequence number.
+pub(crate) fn last_event_id(value: &[u8]) -> Result<Seq, Vec<ErrorDetail>> {
+    std::str::from_utf8(value)
+        .map_err(|_| FeedError::BadSeq)
+        .and_then(Seq::parse)
+        .map_err(|e| {
+            vec![ErrorDetail::new(
+                &["header", "last-event-id"],
+                e.to_string(),
+                e.code(),
+            )]
+        })
+}
+
+fn feed_error(name: &str, e: FeedError) -> ErrorDetail {
+    ErrorDetail::new(&["query", name], e.to_string(), e.code())
+}
+
+/// `/stats/daily`'s range: `days` days ending with `until` (default: today
+/// in UTC).
+///
+/// # Errors
+/// One 422 detail per parameter that is out of range or unparsable.
+pub(crate) fn days(
+    query_string: &str,
+    today: time::Date,
+) -> Result<(time::Date, time::Date), Vec<ErrorDetail>> {
+    let mut count = DEFAULT_DAYS;
+    let mut until = today;
+    let mut errors = Vec::new();
+    for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
+        match &*key {
+            "days" => match integer("days", &value) {
+                Ok(n) if (1..=MAX_DAYS).contains(&n) => count = n,
+                Ok(_) => errors.push(ErrorDetail::new(
+                    &["query", "days"],
+                    format!("Input should be between 1 and {MAX_DAYS}"),
+                    "days_out_of_range",
+                )),
+                Err(e) => errors.push(e),
+            },
+            "until" => match parse_date(&value) {
+                Some(day) => until = day,
+                None => errors.push(ErrorDetail::new(
+                    &["query", "until"],
+                    "Input should be a date as YYYY-MM-DD",
+                    "date_parsing",
+                )),
+            },
+            _ => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let first = until
+        .checked_sub(time::Duration::days(count - 1))
+        .unwrap_or(time::Date::MIN);
+    Ok((first, until))
+}
+
+fn parse_date(text: &str) -> Option<time::Date> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = text.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())
+            .flatten()
+    };
+    let month = time::Month::try_from(u8::try_from(num(5..7)?).ok()?).ok()?;
+    time::Date::from_calendar_date(
+        i32::try_from(num(0..4)?).ok()?,
+        month,
+        u8::try_from(num(8..10)?).ok()?,
+    )
+    .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feed_parameters() {
+        let q = parse("after=5&limit=1000&from=+15550001&q=Hi&x=1").expect("valid");
+        assert_eq!(q.after.get(), 5);
+        assert_eq!(q.limit.get(), 1000);
+        assert_eq!(q.from.as_deref(), Some("+15550001"));
+        assert_eq!(q.q.as_ref().map(SearchText::folded), Some("hi"));
+        let errors = parse("after=-1&limit=1001").expect_err("invalid");
+        assert_eq!(errors.len(), 2);
+        assert!(parse("after=abc").is_err());
+        assert!(parse("limit=0").is_err());
+        assert!(parse("q=%00").is_err());
+        assert_eq!(parse("from=&q=").expect("valid"), FeedQuery::default());
+    }
+
+    #[test]
+    fn day_ranges() {
+        let today = time::macros::date!(2026 - 11 - 26);
+        assert_eq!(
+            days("", today).expect("valid"),
+            (time::macros::date!(2026 - 10 - 28), today)
+        );
+        assert_eq!(
+            days("days=1&until=2025-01-15", today).expect("valid"),
+            (
+                time::macros::date!(2025 - 01 - 15),
+                time::macros::date!(2025 - 01 - 15)
+            )
+        );
+        for bad in [
+            "days=0",
+            "days=367",
+            "days=x",
+            "until=2025-02-30",
+            "until=15/01/2025",
+        ] {
+            assert!(days(bad, today).is_err(), "{bad}");
+        }
+    }
+}
