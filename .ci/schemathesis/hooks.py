@@ -1,4 +1,5 @@
-"""Schemathesis hooks for hookbox: sign every webhook body like a real sender.
+"""Schemathesis hooks for hookbox: sign every webhook body like a real sender,
+and let streams end.
 
 The signature must cover the exact bytes sent, so the body is serialised
 here and passed to the transport as raw `data` (which `requests` sends in
@@ -17,6 +18,13 @@ APP_SECRET = os.environ["WHATSAPP_APP_SECRET"].encode()
 
 @schemathesis.hook
 def before_call(ctx, case, kwargs):
+    if case.operation.path == "/messages/stream":
+        # A stream stays open for new messages; follow=false makes each
+        # call end once it has sent what is stored.
+        params = dict(kwargs.get("params") or {})
+        params["follow"] = "false"
+        kwargs["params"] = params
+        return
     if case.operation.path not in ("/webhook", "/webhook/whatsapp") or case.method.upper() != "POST":
         return
     body = case.body

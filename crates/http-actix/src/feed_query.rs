@@ -51,6 +51,31 @@ pub(crate) fn parse(query_string: &str) -> Result<FeedQuery, Vec<ErrorDetail>> {
     }
 }
 
+/// The stream's `follow`: `true` (the default) stays open for new
+/// messages; `false` ends the stream once what is stored was sent.
+///
+/// # Errors
+/// A 422 detail for anything but `true`, `false`, `1` or `0`.
+pub(crate) fn follow(query_string: &str) -> Result<bool, Vec<ErrorDetail>> {
+    let mut follow = true;
+    for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
+        if key == "follow" {
+            follow = match &*value {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(vec![ErrorDetail::new(
+                        &["query", "follow"],
+                        "Input should be a valid boolean (true or false)",
+                        "bool_parsing",
+                    )]);
+                }
+            };
+        }
+    }
+    Ok(follow)
+}
+
 /// `Last-Event-ID`, which an `EventSource` sends when it reconnects.
 ///
 /// # Errors

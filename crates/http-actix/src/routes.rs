@@ -63,6 +63,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(only("/ui", Method::GET, ui::page))
         .service(only("/ui/app.js", Method::GET, ui::script))
         .service(only("/ui/app.css", Method::GET, ui::style))
+        .service(only("/ui/icon.svg", Method::GET, ui::icon))
         .service(only("/health/live", Method::GET, live))
         .service(only("/health/ready", Method::GET, ready))
         .service(only("/metrics", Method::GET, metrics))
@@ -461,6 +462,7 @@ pub(crate) async fn message_stream(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let query = feed_query::parse(req.query_string()).map_err(ApiError::Validation)?;
+    let follow = feed_query::follow(req.query_string()).map_err(ApiError::Validation)?;
     let explicit_after =
         form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, _)| k == "after");
     let after = match req.headers().get("last-event-id") {
@@ -480,6 +482,7 @@ pub(crate) async fn message_stream(
             from: query.from,
             q: query.q,
         },
+        follow,
     );
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")

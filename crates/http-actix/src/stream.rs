@@ -281,11 +281,12 @@ impl futures_core::Stream for Body {
 }
 
 /// Starts the task feeding one stream from `after` and returns its body.
-pub(crate) fn open(slot: Slot, after: Seq, filter: Filter) -> Body {
+/// With `follow` false the stream ends once it has replayed what is stored.
+pub(crate) fn open(slot: Slot, after: Seq, filter: Filter, follow: bool) -> Body {
     let hub = Arc::clone(&slot.0);
     // One slot more than the buffer: the final `resume` event always fits.
     let (tx, rx) = mpsc::channel(hub.config.client_buffer + 1);
-    actix_web::rt::spawn(feed_client(hub, after, filter, tx));
+    actix_web::rt::spawn(feed_client(hub, after, filter, follow, tx));
     Body {
         frames: rx,
         _slot: slot,
@@ -359,7 +360,13 @@ async fn replay(hub: &Arc<Hub>, client: &mut Client, filter: &Filter) -> Result<
     }
 }
 
-async fn feed_client(hub: Arc<Hub>, after: Seq, filter: Filter, tx: mpsc::Sender<Bytes>) {
+async fn feed_client(
+    hub: Arc<Hub>,
+    after: Seq,
+    filter: Filter,
+    follow: bool,
+    tx: mpsc::Sender<Bytes>,
+) {
     let mut stopping = hub.stopping.subscribe();
     let mut client = Client {
         tx,
@@ -367,7 +374,7 @@ async fn feed_client(hub: Arc<Hub>, after: Seq, filter: Filter, tx: mpsc::Sender
     };
     // Browsers reconnect after this many milliseconds if the stream drops.
     let _ = client.tx.try_send(Bytes::from_static(b"retry: 1000\n\n"));
-    if replay(&hub, &mut client, &filter).await.is_err() {
+    if replay(&hub, &mut client, &filter).await.is_err() || !follow {
         return;
     }
     let mut events = hub.subscribe();

@@ -9,6 +9,7 @@ use actix_web::HttpResponse;
 const PAGE: &str = include_str!("../ui/index.html");
 const SCRIPT: &str = include_str!("../ui/app.js");
 const STYLE: &str = include_str!("../ui/app.css");
+const ICON: &str = include_str!("../ui/icon.svg");
 
 /// Only this origin's script, style and requests; no frames, no forms
 /// posted elsewhere, no plugins.
@@ -34,6 +35,11 @@ pub(crate) async fn page() -> HttpResponse {
 /// `GET /ui/app.js`.
 pub(crate) async fn script() -> HttpResponse {
     asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+/// `GET /ui/icon.svg`.
+pub(crate) async fn icon() -> HttpResponse {
+    asset("image/svg+xml", ICON)
 }
 
 /// `GET /ui/app.css`.

@@ -8,6 +8,7 @@ const state = {
   cursor: null,        // next page's cursor (x-next-cursor), or null
   live: null,          // AbortController of the open stream
   lastEventId: null,   // resume point of the stream
+  statsTimer: null,    // pending refresh of the stats after live messages
 };
 
 class Unauthorized extends Error {}
@@ -206,6 +207,9 @@ function handleEvent(block) {
   const message = JSON.parse(data);
   const list = $("messages");
   list.prepend(messageItem(message, true));
+  // The totals follow, once a burst has passed.
+  clearTimeout(state.statsTimer);
+  state.statsTimer = setTimeout(loadStats, 1000);
 }
 
 function stopLive() {

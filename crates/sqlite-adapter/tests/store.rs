@@ -450,3 +450,40 @@ fn repeated_searches_see_rows_stored_since() {
         );
     }
 }
+
+/// A file from the build before the feed (schema version 2) opens, gets the
+/// feed's index, and keeps its rows' order of storage as their feed order
+/// (the rowid); new rows follow.
+#[test]
+fn a_version_two_file_upgrades_to_the_feed() {
+    let db = open();
+    for id in ["b", "a", "c"] {
+        db.store
+            .insert(msg(id, "+911", "2025-01-15T10:00:00Z", None))
+            .expect("insert");
+    }
+    let path = db.store.path().to_path_buf();
+    drop(db.store);
+    let conn = rusqlite::Connection::open(&path).expect("open file");
+    conn.execute_batch("DROP INDEX messages_feed_by_sender; PRAGMA user_version = 2;")
+        .expect("downgrade");
+    drop(conn);
+    let store = SqliteStore::open(&SqliteConfig::new(&path)).expect("reopen upgrades");
+    store
+        .insert(msg("new", "+911", "2001-01-01T00:00:00Z", None))
+        .expect("insert");
+    let page = store.feed(&domain::FeedQuery::default()).expect("feed");
+    let ids: Vec<&str> = page.items.iter().map(|i| i.message.id().as_str()).collect();
+    assert_eq!(ids, ["b", "a", "c", "new"]);
+    let conn = rusqlite::Connection::open(&path).expect("open file");
+    let (version, index): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version),
+                    (SELECT count(*) FROM sqlite_master WHERE name = 'messages_feed_by_sender')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("inspect");
+    assert_eq!((version, index), (SCHEMA_VERSION, 1));
+    drop(db.dir);
+}

@@ -618,9 +618,16 @@ fn the_openapi_document_is_served_and_names_every_route() {
             "/health/live",
             "/health/ready",
             "/messages",
+            "/messages/feed",
+            "/messages/stream",
             "/metrics",
             "/openapi.json",
             "/stats",
+            "/stats/daily",
+            "/ui",
+            "/ui/app.css",
+            "/ui/app.js",
+            "/ui/icon.svg",
             "/webhook",
             "/webhook/whatsapp"
         ]

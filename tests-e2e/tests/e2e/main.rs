@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `hookbox` binary over HTTP on loopback.
 
+mod browser;
 mod container;
 mod contract;
 mod faults;

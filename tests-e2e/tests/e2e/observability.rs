@@ -175,9 +175,11 @@ fn one_json_line_per_request_with_the_required_fields() {
     );
     let requests = 6 + 1 + 3;
 
-    let lines = server.wait_for_lines(1 + requests);
+    // Two start-up lines: started, and the warning that reads are open.
+    let lines = server.wait_for_lines(2 + requests);
     let values = parse_lines(&lines);
     assert_eq!(values[0]["msg"], "hookbox started");
+    assert_eq!(values[1]["level"], "WARN");
     let request_lines: Vec<&Value> = values
         .iter()
         .filter(|v| v.get("request_id").is_some())
@@ -251,10 +253,10 @@ fn hostile_values_cannot_break_a_log_line() {
     let b = body(evil_id, "+1", "2025-01-15T10:00:00Z", None);
     assert_eq!(c.signed_webhook(&b).expect("post").status, 200);
     assert_eq!(c.get("/a%0Ab%22c").expect("get").status, 404);
-    let lines = server.wait_for_lines(3);
+    let lines = server.wait_for_lines(4);
     let values = parse_lines(&lines);
-    assert_eq!(values.len(), 3, "{lines:#?}");
-    assert_eq!(values[1]["message_id"], evil_id);
+    assert_eq!(values.len(), 4, "{lines:#?}");
+    assert_eq!(values[2]["message_id"], evil_id);
     assert!(!values.iter().any(|v| v["msg"] == "forged"));
 }
 

@@ -239,7 +239,7 @@ fn assert_walk_saw_each_once(seen: &[(u64, String)], acked: &[String]) {
 /// A reader following `next` from 0 while 8 senders post sees every
 /// acknowledged message exactly once, in ascending `seq`, although many
 /// arrive with a `ts` older than what the reader has passed.
-pub(crate) fn feed_walk_while_posting(clients: &[Client], reader: Client) {
+pub(crate) fn feed_walk_while_posting(clients: &[Client], reader: Client, stored: &[&str]) {
     let done = AtomicBool::new(false);
     let (acked, seen) = std::thread::scope(|scope| {
         let walker = scope.spawn(|| {
@@ -256,7 +256,8 @@ pub(crate) fn feed_walk_while_posting(clients: &[Client], reader: Client) {
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
-        let acked = eight_senders(clients, 40);
+        let mut acked = eight_senders(clients, 40);
+        acked.extend(stored.iter().map(|s| (*s).to_owned()));
         done.store(true, Ordering::SeqCst);
         (acked, walker.join().expect("walker"))
     });
@@ -272,7 +273,7 @@ pub(crate) fn feed_walk_while_posting(clients: &[Client], reader: Client) {
 #[test]
 fn the_feed_walk_sees_every_acknowledged_message_once_while_eight_senders_post() {
     let server = Server::start();
-    feed_walk_while_posting(&[server.client()], server.client());
+    feed_walk_while_posting(&[server.client()], server.client(), &[]);
 }
 
 #[test]

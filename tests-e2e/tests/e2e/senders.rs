@@ -139,7 +139,8 @@ fn a_real_shaped_notification_is_mapped_stored_once_and_replayed_safely() {
         value(r#"hookbox_whatsapp_ignored_total{kind="status"}"#),
         2.0
     );
-    let logs = server.wait_for_lines(3);
+    // The start-up lines (start, unauthenticated reads), then the requests.
+    let logs = server.wait_for_lines(4);
     let lines: Vec<Value> = logs
         .iter()
         .filter_map(|l| serde_json::from_str(l).ok())
@@ -220,7 +221,7 @@ fn a_thousand_message_notification_of_two_megabytes_is_stored_whole() {
     assert_eq!(stats["total_messages"], 1000);
     assert_eq!(stats["senders_count"], 1000);
     let line = server
-        .wait_for_lines(2)
+        .wait_for_lines(3)
         .into_iter()
         .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
         .find(|l| l["path"] == "/webhook/whatsapp")
@@ -256,7 +257,7 @@ fn an_unmappable_entry_is_skipped_with_a_warning_and_the_rest_stored() {
         ["wamid.good"]
     );
     let lines: Vec<Value> = server
-        .wait_for_lines(3)
+        .wait_for_lines(4)
         .iter()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();

@@ -1,0 +1,48 @@
+//! Upgrading a database made by an earlier build: migration 2 numbers the
+//! rows already stored for the feed, in the order they were received, and
+//! new messages follow them. Skips with one line when no server can be had.
+
+use domain::testing::contract::message;
+use domain::{FeedQuery, MessageStore, Seq};
+use postgres_adapter::{PostgresConfig, PostgresStore};
+
+#[test]
+fn migration_two_numbers_stored_rows_in_the_order_received() {
+    let Some(url) = testkit::postgres::fresh_database("postgres upgrade to the feed") else {
+        return;
+    };
+    let config = PostgresConfig::from_lookup(&url, |_| None).expect("config");
+    {
+        let store = PostgresStore::open(&config).expect("open");
+        for id in ["old-b", "old-a", "old-c"] {
+            store
+                .insert(message(id, "+911", "2025-01-15T10:00:00Z", None))
+                .expect("insert");
+        }
+    }
+    // Back to schema version 1, as an earlier build left it, with the rows
+    // received in the order c, a, b.
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    admin
+        .batch_execute(
+            "ALTER TABLE messages DROP COLUMN seq;
+             DROP TABLE feed_counter;
+             UPDATE messages SET received_at = CASE message_id
+                 WHEN 'old-c' THEN 1 WHEN 'old-a' THEN 2 ELSE 3 END;
+             UPDATE hookbox_schema SET version = 1;",
+        )
+        .expect("downgrade");
+    let store = PostgresStore::open(&config).expect("open upgrades");
+    store
+        .insert(message("new", "+911", "2001-01-01T00:00:00Z", None))
+        .expect("insert");
+    let page = store.feed(&FeedQuery::default()).expect("feed");
+    let ids: Vec<&str> = page.items.iter().map(|i| i.message.id().as_str()).collect();
+    assert_eq!(ids, ["old-c", "old-a", "old-b", "new"]);
+    let seqs: Vec<u64> = page.items.iter().map(|i| i.seq.get()).collect();
+    assert_eq!(seqs, [1, 2, 3, 4]);
+    assert_eq!(
+        store.last_seq().expect("last_seq"),
+        Seq::new(4).expect("seq")
+    );
+}
