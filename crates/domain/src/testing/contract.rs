@@ -824,6 +824,16 @@ pub fn feed_walk_misses_nothing_while_writers_commit(store: &dyn MessageStore) {
     let mut seen_ids: Vec<String> = seen.into_iter().map(|(_, id)| id).collect();
     let unique: HashSet<&String> = seen_ids.iter().collect();
     assert_eq!(unique.len(), seen_ids.len(), "no message seen twice");
+    let seen_set: HashSet<&String> = seen_ids.iter().collect();
+    let missed: Vec<&String> = created
+        .iter()
+        .filter(|id| !seen_set.contains(id))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "the walk missed {} created messages: {missed:?}",
+        missed.len()
+    );
     let mut created = created;
     created.sort();
     seen_ids.sort();
