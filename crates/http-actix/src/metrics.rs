@@ -21,10 +21,9 @@ pub const SIGNATURE_FAILURES: &str = "hookbox_signature_failures_total";
 pub const WHATSAPP_IGNORED: &str = "hookbox_whatsapp_ignored_total";
 /// Histogram: request latency in milliseconds, by `path`.
 pub const REQUEST_LATENCY: &str = "request_latency_ms";
-/// Gauge: always 1, labelled with the `version`.
 /// Gauge: `GET /messages/stream` connections open now.
 pub const OPEN_STREAMS: &str = "hookbox_open_streams";
-/// Build information.
+/// Gauge: always 1, labelled with the `version`.
 pub const BUILD_INFO: &str = "hookbox_build_info";
 
 /// The latency buckets, in milliseconds.
@@ -161,6 +160,8 @@ fn describe() {
         metrics::Unit::Milliseconds,
         "Request latency by route"
     );
+    metrics::describe_gauge!(OPEN_STREAMS, "Open /messages/stream connections");
+    metrics::gauge!(OPEN_STREAMS).set(0.0);
     metrics::describe_gauge!(BUILD_INFO, "Build information");
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     for result in crate::webhook_result::WebhookResult::ALL {

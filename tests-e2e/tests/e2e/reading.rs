@@ -594,6 +594,8 @@ fn the_stream_client_cap_holds() {
     assert_eq!(third.header("retry-after"), Some("1"));
     // Other reads are not capped.
     assert_eq!(server.client().get("/messages").expect("list").status, 200);
+    let metrics = server.client().get("/metrics").expect("metrics").text();
+    assert_eq!(crate::metric(&metrics, "hookbox_open_streams"), Some(2.0));
     drop(first);
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

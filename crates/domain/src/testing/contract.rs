@@ -825,10 +825,7 @@ pub fn feed_walk_misses_nothing_while_writers_commit(store: &dyn MessageStore) {
     let unique: HashSet<&String> = seen_ids.iter().collect();
     assert_eq!(unique.len(), seen_ids.len(), "no message seen twice");
     let seen_set: HashSet<&String> = seen_ids.iter().collect();
-    let missed: Vec<&String> = created
-        .iter()
-        .filter(|id| !seen_set.contains(id))
-        .collect();
+    let missed: Vec<&String> = created.iter().filter(|id| !seen_set.contains(id)).collect();
     assert!(
         missed.is_empty(),
         "the walk missed {} created messages: {missed:?}",
