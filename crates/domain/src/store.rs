@@ -106,9 +106,9 @@ pub trait MessageStore: Send + Sync {
     /// [`StoreError::Internal`] otherwise.
     fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError>;
 
-    /// The largest [`Seq`](crate::Seq) a reader can see now:
-    /// [`Seq::START`](crate::Seq::START) when nothing is stored. A live
-    /// reader starts here without walking the whole feed.
+    /// The largest [`Seq`](crate::Seq) given to a committed message so far
+    /// (purged ones included): [`Seq::START`](crate::Seq::START) when none
+    /// was. A live reader starts here without walking the whole feed.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] on a temporary fault,
@@ -126,6 +126,23 @@ pub trait MessageStore: Send + Sync {
         first: time::Date,
         last: time::Date,
     ) -> Result<Vec<DayCount>, StoreError>;
+
+    /// Deletes up to `max` of the messages the store received before
+    /// `received_before` (the time hookbox stored them, not their `ts`),
+    /// oldest first, and returns how many it deleted: fewer than `max`
+    /// means none older is left. Call it again for the next batch; small
+    /// batches keep inserts from waiting long.
+    ///
+    /// Everything else stays exact: listing, totals, per-sender and per-day
+    /// counts, `first_message_ts`/`last_message_ts`, search, and the feed
+    /// (a purged message is gone from it; numbers are never reused). A
+    /// purged id is unknown again: posting it again stores it again.
+    ///
+    /// # Errors
+    /// [`StoreError::Overloaded`] when the store refuses new work for now,
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise; nothing was deleted.
+    fn purge(&self, received_before: time::OffsetDateTime, max: u32) -> Result<u64, StoreError>;
 
     /// Whether the store can serve now: a real round trip to the storage, and
     /// the schema at the expected version.

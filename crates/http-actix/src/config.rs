@@ -32,6 +32,9 @@ pub struct Config {
     pub read_tokens: Option<ReadTokens>,
     /// `GET /messages/stream`'s limits (`STREAM_*`).
     pub stream: StreamConfig,
+    /// Delete messages received longer ago than this (`RETENTION`); `None`
+    /// keeps everything.
+    pub retention: Option<Duration>,
 }
 
 /// The live stream's limits.
@@ -194,6 +197,17 @@ impl Config {
                 .unwrap_or(15),
             ),
         };
+        let retention = match lookup("RETENTION") {
+            None => None,
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => Some(crate::retention::parse_period(&v).ok_or_else(|| {
+                invalid(
+                    "RETENTION",
+                    "a positive duration with a unit, like 30d, 12h, 90m or 45s",
+                    v,
+                )
+            })?),
+        };
         Ok(Self {
             keys,
             host,
@@ -204,6 +218,7 @@ impl Config {
             whatsapp,
             read_tokens,
             stream,
+            retention,
         })
     }
 }
@@ -525,6 +540,13 @@ mod tests {
             (3, 16, 1)
         );
         assert!(with(&[("STREAM_MAX_CLIENTS", "0")]).is_err());
+        assert_eq!(
+            with(&[("RETENTION", "12h")]).expect("valid").retention,
+            Some(Duration::from_secs(43_200))
+        );
+        assert!(with(&[]).expect("valid").retention.is_none());
+        let bad = with(&[("RETENTION", "forever")]).expect_err("invalid");
+        assert!(bad.to_string().starts_with("RETENTION must be"), "{bad}");
         assert!(with(&[("STREAM_HEARTBEAT_SECONDS", "x")]).is_err());
     }
 

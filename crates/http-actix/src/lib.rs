@@ -11,6 +11,7 @@ mod messages_query;
 pub mod metrics;
 pub mod observe;
 pub mod read_access;
+pub mod retention;
 mod routes;
 pub mod startup;
 mod stream;

@@ -21,6 +21,8 @@ pub const SIGNATURE_FAILURES: &str = "hookbox_signature_failures_total";
 pub const WHATSAPP_IGNORED: &str = "hookbox_whatsapp_ignored_total";
 /// Histogram: request latency in milliseconds, by `path`.
 pub const REQUEST_LATENCY: &str = "request_latency_ms";
+/// Counter: messages deleted by `RETENTION`.
+pub const PURGED_MESSAGES: &str = "hookbox_purged_messages_total";
 /// Gauge: `GET /messages/stream` connections open now.
 pub const OPEN_STREAMS: &str = "hookbox_open_streams";
 /// Gauge: always 1, labelled with the `version`.
@@ -160,6 +162,8 @@ fn describe() {
         metrics::Unit::Milliseconds,
         "Request latency by route"
     );
+    metrics::describe_counter!(PURGED_MESSAGES, "Messages deleted by RETENTION");
+    metrics::counter!(PURGED_MESSAGES).increment(0);
     metrics::describe_gauge!(OPEN_STREAMS, "Open /messages/stream connections");
     metrics::gauge!(OPEN_STREAMS).set(0.0);
     metrics::describe_gauge!(BUILD_INFO, "Build information");

@@ -13,6 +13,7 @@ use slog::Logger;
 
 use crate::config::Config;
 use crate::observe::{Observer, observe};
+use crate::retention::Purger;
 use crate::routes::{self, AppState};
 use crate::stream::Hub;
 
@@ -27,6 +28,8 @@ pub struct Application {
     server: Server,
     port: u16,
     hub: Arc<Hub>,
+    /// Runs while the server does (`RETENTION`).
+    _purger: Option<Purger>,
 }
 
 impl std::fmt::Debug for Application {
@@ -52,6 +55,10 @@ impl Application {
         let listener = TcpListener::bind((config.host.as_str(), config.port))?;
         let port = listener.local_addr()?.port();
         let hub = Hub::start(Arc::clone(&store), config.stream);
+        let purger = config
+            .retention
+            .map(|period| Purger::start(Arc::clone(&store), period, logger.clone()))
+            .transpose()?;
         let state = web::Data::new(AppState {
             read_tokens: config.read_tokens.clone(),
             hub: Arc::clone(&hub),
@@ -85,7 +92,12 @@ impl Application {
         .disable_signals()
         .listen(listener)?
         .run();
-        Ok(Self { server, port, hub })
+        Ok(Self {
+            server,
+            port,
+            hub,
+            _purger: purger,
+        })
     }
 
     /// The port actually bound.

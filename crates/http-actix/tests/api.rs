@@ -34,6 +34,9 @@ impl MessageStore for BrokenStore {
     fn feed(&self, _: &FeedQuery) -> Result<FeedPage, StoreError> {
         Err((self.fail)())
     }
+    fn purge(&self, _: time::OffsetDateTime, _: u32) -> Result<u64, StoreError> {
+        Err((self.fail)())
+    }
     fn last_seq(&self) -> Result<domain::Seq, StoreError> {
         Err((self.fail)())
     }

@@ -185,10 +185,17 @@ impl MessageStore for PostgresStore {
         reads::feed(&mut conn, query)
     }
 
+    fn purge(&self, received_before: time::OffsetDateTime, max: u32) -> Result<u64, StoreError> {
+        let cutoff_ms =
+            i64::try_from(received_before.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        let mut conn = self.reader()?;
+        crate::writer::purge(&mut conn, cutoff_ms, i64::from(max)).map_err(store_error)
+    }
+
     fn last_seq(&self) -> Result<domain::Seq, StoreError> {
         let mut conn = self.reader()?;
         let last: i64 = conn
-            .query_one("SELECT COALESCE(max(seq), 0)::int8 FROM messages", &[])
+            .query_one("SELECT last_seq FROM feed_counter WHERE id = 1", &[])
             .map_err(store_error)?
             .get(0);
         domain::Seq::new(last).map_err(|_| StoreError::Internal("stored seq is negative".into()))

@@ -333,3 +333,61 @@ fn commit(
         })
         .collect())
 }
+
+/// Deletes up to `max` of the oldest messages (by `seq`) received before
+/// `cutoff_ms`, with their counters, in one transaction. It first takes the
+/// feed's counter row, as every batch does: purges and inserts take turns
+/// (no lock-order deadlock), and a batch of a few hundred rows holds it
+/// for milliseconds.
+pub(crate) fn purge(client: &mut Client, cutoff_ms: i64, max: i64) -> Result<u64, postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT 1 FROM feed_counter WHERE id = 1 FOR UPDATE", &[])?;
+    let gone = tx.query(
+        "WITH gone AS (
+             DELETE FROM messages WHERE message_id IN (
+                 SELECT message_id FROM messages WHERE received_at < $1 ORDER BY seq LIMIT $2)
+             RETURNING from_msisdn, substr(ts_key, 1, 8) AS day)
+         SELECT from_msisdn, day, count(*)::int8 FROM gone GROUP BY 1, 2 ORDER BY 1, 2",
+        &[&cutoff_ms, &max],
+    )?;
+    if gone.is_empty() {
+        tx.commit()?;
+        return Ok(0);
+    }
+    let mut per_sender: BTreeMap<String, i64> = BTreeMap::new();
+    let mut per_day: BTreeMap<String, i64> = BTreeMap::new();
+    let mut total = 0_i64;
+    for row in &gone {
+        let n: i64 = row.get(2);
+        *per_sender.entry(row.get(0)).or_default() += n;
+        *per_day.entry(row.get(1)).or_default() += n;
+        total += n;
+    }
+    let senders: Vec<&str> = per_sender.keys().map(String::as_str).collect();
+    let sender_counts: Vec<i64> = per_sender.values().copied().collect();
+    tx.execute(
+        "UPDATE senders SET message_count = senders.message_count - g.n
+         FROM unnest($1::text[], $2::int8[]) AS g (s, n) WHERE senders.from_msisdn = g.s",
+        &[&senders, &sender_counts],
+    )?;
+    tx.execute(
+        "DELETE FROM senders WHERE from_msisdn = ANY($1::text[]) AND message_count <= 0",
+        &[&senders],
+    )?;
+    // Counters are sums over shards: the purge subtracts in shard 0.
+    let days: Vec<&str> = per_day.keys().map(String::as_str).collect();
+    let day_counts: Vec<i64> = per_day.values().map(|n| -n).collect();
+    tx.execute(
+        "INSERT INTO day_counts (day, shard, message_count)
+         SELECT d, 0, n FROM unnest($1::text[], $2::int8[]) AS t (d, n)
+         ON CONFLICT (day, shard)
+         DO UPDATE SET message_count = day_counts.message_count + excluded.message_count",
+        &[&days, &day_counts],
+    )?;
+    tx.execute(
+        "UPDATE totals SET messages = messages - $1 WHERE shard = 0",
+        &[&total],
+    )?;
+    tx.commit()?;
+    Ok(u64::try_from(total).unwrap_or(0))
+}

@@ -171,6 +171,18 @@ pub(crate) fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// Purged pages go back to the file system (see `writer::purge`), which
+/// needs `auto_vacuum = INCREMENTAL`. A file made without it (every file
+/// before retention) is rebuilt once with `VACUUM`: seconds for a large
+/// file, at the first start of this build only.
+pub(crate) fn ensure_incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
+    let mode: i64 = conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0))?;
+    if mode != 2 {
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+    }
+    Ok(())
+}
+
 /// Readers can never write, whatever a bug asks of them.
 pub(crate) fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("PRAGMA query_only = ON;")?;

@@ -152,6 +152,7 @@ impl SqliteStore {
         let mut conn = Connection::open(&path).map_err(open_err)?;
         schema::configure(&conn, config.busy_timeout).map_err(open_err)?;
         schema::configure_writer(&conn).map_err(open_err)?;
+        schema::ensure_incremental_vacuum(&conn).map_err(open_err)?;
         match schema::migrate(&mut conn) {
             Ok(Migration::Done { .. }) => {}
             Ok(Migration::TooNew { found }) => {
@@ -302,10 +303,18 @@ impl MessageStore for SqliteStore {
         reads::feed(&conn, query)
     }
 
+    fn purge(&self, received_before: time::OffsetDateTime, max: u32) -> Result<u64, StoreError> {
+        let before = received_before
+            .to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| StoreError::Internal(e.into()))?;
+        self.writer.purge(before, max)
+    }
+
     fn last_seq(&self) -> Result<domain::Seq, StoreError> {
         let conn = self.reader()?;
         let last: i64 = conn
-            .prepare_cached("SELECT COALESCE(MAX(rowid), 0) FROM messages")
+            .prepare_cached(crate::writer::LAST_SEQ)
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(store_error)?;
         domain::Seq::new(last).map_err(|_| StoreError::Internal("stored rowid is negative".into()))

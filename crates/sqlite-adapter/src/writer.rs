@@ -31,10 +31,24 @@ struct Job {
     reply: Reply,
 }
 
+/// A purge of messages received before `before` (RFC 3339, as
+/// `created_at` is written), at most `max` rows.
+struct PurgeJob {
+    before: String,
+    max: u32,
+    reply: SyncSender<Result<u64, StoreError>>,
+}
+
+/// What the writer thread is asked to do.
+enum Work {
+    Insert(Job),
+    Purge(PurgeJob),
+}
+
 /// Handle to the writer thread; dropping it drains the queue and joins.
 #[derive(Debug)]
 pub(crate) struct Writer {
-    queue: Option<SyncSender<Job>>,
+    queue: Option<SyncSender<Work>>,
     thread: Option<JoinHandle<()>>,
     state: Arc<WriterState>,
 }
@@ -79,7 +93,25 @@ impl Writer {
     pub(crate) fn insert(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
         let queue = self.queue.as_ref().ok_or(StoreError::Overloaded)?;
         let (reply, answer) = sync_channel(1);
-        match queue.try_send(Job { messages, reply }) {
+        match queue.try_send(Work::Insert(Job { messages, reply })) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(StoreError::Overloaded),
+            Err(TrySendError::Disconnected(_)) => {
+                return Err(StoreError::Internal("the writer thread has stopped".into()));
+            }
+        }
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(StoreError::Internal("the writer dropped a request".into())))
+    }
+}
+
+impl Writer {
+    /// Queues a purge between two batches and waits for it.
+    pub(crate) fn purge(&self, before: String, max: u32) -> Result<u64, StoreError> {
+        let queue = self.queue.as_ref().ok_or(StoreError::Overloaded)?;
+        let (reply, answer) = sync_channel(1);
+        match queue.try_send(Work::Purge(PurgeJob { before, max, reply })) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(StoreError::Overloaded),
             Err(TrySendError::Disconnected(_)) => {
@@ -104,12 +136,13 @@ impl Drop for Writer {
 
 fn run(
     mut conn: Connection,
-    rx: &Receiver<Job>,
+    rx: &Receiver<Work>,
     max_batch: usize,
     search_index: bool,
     state: &WriterState,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    let mut purges: Vec<PurgeJob> = Vec::new();
     let mut last_rows = 0;
     // Whether rows may be waiting for the search index (checked at start).
     let mut backlog = search_index;
@@ -145,6 +178,13 @@ fn run(
                 Err(_) => break,
             }
         };
+        let first = match first {
+            Work::Insert(job) => job,
+            Work::Purge(job) => {
+                run_purge(&mut conn, job, search_index, state);
+                continue;
+            }
+        };
         let mut rows = first.messages.len();
         batch.push(first);
         // Under concurrent load the callers answered by the last commit are
@@ -161,9 +201,14 @@ fn run(
                 rx.try_recv().ok()
             };
             match job {
-                Some(job) => {
+                Some(Work::Insert(job)) => {
                     rows += job.messages.len();
                     batch.push(job);
+                }
+                Some(Work::Purge(job)) => {
+                    // After this batch: inserts never wait behind a purge.
+                    purges.push(job);
+                    break;
                 }
                 None => break,
             }
@@ -207,6 +252,137 @@ fn run(
                 }
             }
         }
+        for job in purges.drain(..) {
+            run_purge(&mut conn, job, search_index, state);
+        }
+    }
+}
+
+/// Runs one purge and answers its caller; then gives a few free pages back
+/// to the file system (`auto_vacuum = INCREMENTAL`).
+fn run_purge(conn: &mut Connection, job: PurgeJob, search_index: bool, state: &WriterState) {
+    let result = purge(conn, &job.before, job.max, search_index);
+    state.faulted.store(result.is_err(), Ordering::SeqCst);
+    if matches!(result, Ok(n) if n > 0) {
+        let _ = incremental_vacuum(conn, 1024);
+    }
+    let _ = job.reply.send(result.map_err(store_error));
+}
+
+/// Returns up to `pages` free pages to the file system. The pragma frees
+/// one page per step, so it is stepped to the end.
+fn incremental_vacuum(conn: &Connection, pages: u32) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(&format!("PRAGMA incremental_vacuum({pages})"))?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
+/// Deletes the oldest rows (by rowid, the order they were stored) received
+/// before `before`, at most `max`, with their counters and search-index
+/// entries, in one transaction. Stops at the first row received later.
+fn purge(
+    conn: &mut Connection,
+    before: &str,
+    max: u32,
+    search_index: bool,
+) -> rusqlite::Result<u64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Rows: (rowid, sender, day key, folded text).
+    let rows: Vec<(i64, String, String, Option<String>)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT rowid, created_at, from_msisdn, substr(ts_key, 1, 8), text_folded
+             FROM messages ORDER BY rowid LIMIT ?1",
+        )?;
+        let mut found = Vec::new();
+        let mut q = stmt.query([i64::from(max)])?;
+        while let Some(r) = q.next()? {
+            let created_at: String = r.get(1)?;
+            if !received_before(&created_at, before) {
+                break;
+            }
+            found.push((r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?));
+        }
+        found
+    };
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    // The largest number handed out survives its row (see LAST_SEQ).
+    let last: i64 = tx.prepare_cached(LAST_SEQ)?.query_row([], |r| r.get(0))?;
+    tx.prepare_cached(
+        "INSERT INTO settings (name, value) VALUES ('seq_high', ?1)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([last.to_string()])?;
+    let mark: i64 = if search_index {
+        tx.prepare_cached(&format!("SELECT {SEARCH_MARK}"))?
+            .query_row([], |r| r.get::<_, Option<i64>>(0))?
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    let mut per_sender: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    let mut per_day: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    {
+        let mut unindex = if search_index && mark > 0 {
+            Some(tx.prepare_cached(
+                "INSERT INTO messages_search (messages_search, rowid, text_folded)
+                 VALUES ('delete', ?1, ?2)",
+            )?)
+        } else {
+            None
+        };
+        let mut delete = tx.prepare_cached("DELETE FROM messages WHERE rowid = ?1")?;
+        for (rowid, from, day, folded) in &rows {
+            if let (Some(unindex), Some(folded)) = (unindex.as_mut(), folded)
+                && *rowid <= mark
+            {
+                unindex.execute(params![rowid, folded])?;
+            }
+            delete.execute([rowid])?;
+            *per_sender.entry(from).or_default() += 1;
+            *per_day.entry(day).or_default() += 1;
+        }
+    }
+    let mut gone_senders = 0_i64;
+    for (from, n) in per_sender {
+        tx.prepare_cached(
+            "UPDATE senders SET message_count = message_count - ?1 WHERE from_msisdn = ?2",
+        )?
+        .execute(params![n, from])?;
+        gone_senders += i64::try_from(
+            tx.prepare_cached("DELETE FROM senders WHERE from_msisdn = ?1 AND message_count <= 0")?
+                .execute([from])?,
+        )
+        .unwrap_or(0);
+    }
+    for (day, n) in per_day {
+        tx.prepare_cached(
+            "UPDATE day_counts SET message_count = message_count - ?1 WHERE day = ?2",
+        )?
+        .execute(params![n, day])?;
+        tx.prepare_cached("DELETE FROM day_counts WHERE day = ?1 AND message_count <= 0")?
+            .execute([day])?;
+    }
+    let deleted = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "UPDATE totals SET messages = messages - ?1, senders = senders - ?2 WHERE id = 1",
+    )?
+    .execute(params![deleted, gone_senders])?;
+    tx.commit()?;
+    Ok(u64::try_from(deleted).unwrap_or(0))
+}
+
+/// Whether `created_at` (RFC 3339 UTC, as the writer formats it) is before
+/// `before`: compared as instants, since the fraction's width varies.
+fn received_before(created_at: &str, before: &str) -> bool {
+    match (
+        OffsetDateTime::parse(created_at, &Rfc3339),
+        OffsetDateTime::parse(before, &Rfc3339),
+    ) {
+        (Ok(at), Ok(cutoff)) => at < cutoff,
+        _ => false,
     }
 }
 
@@ -282,7 +458,7 @@ const INSERT: &str = "INSERT INTO messages
 
 /// The largest feed number ever given: the largest rowid, or the kept
 /// high-water mark if rows at the end were deleted.
-const LAST_SEQ: &str = "SELECT MAX(
+pub(crate) const LAST_SEQ: &str = "SELECT MAX(
         COALESCE((SELECT MAX(rowid) FROM messages), 0),
         COALESCE((SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'seq_high'), 0))";
 

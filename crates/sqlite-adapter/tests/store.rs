@@ -487,3 +487,72 @@ fn a_version_two_file_upgrades_to_the_feed() {
     assert_eq!((version, index), (SCHEMA_VERSION, 1));
     drop(db.dir);
 }
+
+/// A purge takes indexed rows out of the search index too (FTS5's own
+/// integrity check agrees), and gives the freed pages back to the file
+/// (`auto_vacuum = INCREMENTAL`, set on every file at open).
+#[test]
+fn purge_keeps_the_search_index_whole_and_frees_pages() {
+    let db = open();
+    let text = "needle in a haystack ".repeat(80);
+    let old: Vec<Message> = (0..600)
+        .map(|i| {
+            msg(
+                &format!("o{i}"),
+                "+911",
+                "2025-01-15T10:00:00Z",
+                Some(&text),
+            )
+        })
+        .collect();
+    db.store.insert_all(old).expect("insert");
+    assert!(
+        db.store
+            .wait_for_search_index(std::time::Duration::from_secs(10))
+            .expect("index")
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let cutoff = time::OffsetDateTime::now_utc();
+    db.store
+        .insert(msg(
+            "young",
+            "+922",
+            "2025-01-15T11:00:00Z",
+            Some("a NEEDLE too"),
+        ))
+        .expect("insert");
+    let mut purged = 0;
+    loop {
+        let n = db.store.purge(cutoff, 250).expect("purge");
+        purged += n;
+        if n < 250 {
+            break;
+        }
+    }
+    assert_eq!(purged, 600);
+    let found = ids(
+        &db.store,
+        &MessageQuery {
+            q: SearchText::new("needle"),
+            ..query()
+        },
+    );
+    assert_eq!(found, (vec!["young".to_owned()], 1));
+    let conn = rusqlite::Connection::open(db.store.path()).expect("open file");
+    conn.execute_batch("INSERT INTO messages_search (messages_search) VALUES ('integrity-check')")
+        .expect("the search index matches the table");
+    let (mode, free, pages): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT auto_vacuum FROM pragma_auto_vacuum),
+                    (SELECT freelist_count FROM pragma_freelist_count),
+                    (SELECT page_count FROM pragma_page_count)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("pragmas");
+    assert_eq!(mode, 2, "incremental auto-vacuum");
+    assert!(
+        free * 10 < pages,
+        "freed pages went back: {free} free of {pages}"
+    );
+}

@@ -9,6 +9,7 @@ mod observability;
 mod postgres_store;
 mod reading;
 mod reliability;
+mod retention;
 mod senders;
 mod settings;
 

@@ -22,6 +22,10 @@ struct Messages {
     sorted: Vec<Message>,
     /// In the order stored, with their numbers (1, 2, 3…).
     stored: Vec<FeedItem>,
+    /// When each of `stored` was stored.
+    received: Vec<time::OffsetDateTime>,
+    /// The largest number given (purges never give one back).
+    last_seq: i64,
 }
 
 impl MemoryStore {
@@ -69,9 +73,10 @@ impl MessageStore for MemoryStore {
         let key = order_key(&message);
         let at = all.sorted.partition_point(|m| order_key(m) < key);
         all.sorted.insert(at, message.clone());
-        let seq =
-            Seq::new(i64::try_from(all.stored.len() + 1).unwrap_or(i64::MAX)).unwrap_or_default();
+        all.last_seq += 1;
+        let seq = Seq::new(all.last_seq).unwrap_or_default();
         all.stored.push(FeedItem { seq, message });
+        all.received.push(time::OffsetDateTime::now_utc());
         Ok(InsertOutcome::Created)
     }
 
@@ -148,8 +153,23 @@ impl MessageStore for MemoryStore {
         Ok(FeedPage { items, next })
     }
 
+    fn purge(&self, received_before: time::OffsetDateTime, max: u32) -> Result<u64, StoreError> {
+        let mut all = self.all()?;
+        let old = all
+            .received
+            .iter()
+            .take_while(|r| **r < received_before)
+            .take(usize::try_from(max).unwrap_or(usize::MAX))
+            .count();
+        let gone: Vec<FeedItem> = all.stored.drain(..old).collect();
+        all.received.drain(..old);
+        all.sorted
+            .retain(|m| !gone.iter().any(|g| g.message.id() == m.id()));
+        Ok(u64::try_from(old).unwrap_or(u64::MAX))
+    }
+
     fn last_seq(&self) -> Result<Seq, StoreError> {
-        Ok(self.all()?.stored.last().map_or(Seq::START, |i| i.seq))
+        Ok(Seq::new(self.all()?.last_seq).unwrap_or_default())
     }
 
     fn daily_counts(
