@@ -8,6 +8,7 @@ mod load;
 mod postgres_direct;
 mod soak;
 mod traffic;
+mod verify_only;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -363,6 +364,13 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
             .map(|b| webhook_request(b, &sign(b)))
             .collect(),
     );
+    // The ceiling: the same requests to a server that only verifies them.
+    let verify_only_rate = {
+        let ceiling = verify_only::VerifyOnly::start(testkit::SECRET)?;
+        let r = load::run(&[ceiling.addr()], &requests, o.concurrency, deadline);
+        report.phase("verify-only actix (ceiling)", &r, Some(200));
+        r.rate()
+    };
     let r = load::run(&addrs, &requests, o.concurrency, deadline);
     report.phase("ingest (unique, signed)", &r, Some(200));
     let ingest_rate = r.rate();
@@ -625,6 +633,10 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         "ingest {ingest_rate:.0}/s = {:.2} x the adapter's {adapter_rate:.0} rows/s",
         ingest_rate / adapter_rate.max(1e-9)
     );
+    println!(
+        "ingest {ingest_rate:.0}/s = {:.2} x the verify-only actix server's {verify_only_rate:.0}/s",
+        ingest_rate / verify_only_rate.max(1e-9)
+    );
     if let Some(ceiling) = ceiling {
         println!(
             "ingest {ingest_rate:.0}/s = {:.2} x PostgreSQL's own {ceiling:.0} rows/s ({replicas} replica(s))",
@@ -632,6 +644,52 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         );
     }
     drop(servers);
+
+    // 7. Ingest while retention purges the seeded rows: the same load
+    // without purging first (the baseline), then with RETENTION=1s, which
+    // makes every seeded row old enough to go.
+    let mut purge_load =
+        |name: &str, prefix: &str, retention: Option<&str>| -> Result<(f64, f64, u64), String> {
+            let mut b = builder.clone().without("PORT").discard_stdout();
+            if let Some(r) = retention {
+                b = b.env("RETENTION", r);
+            }
+            let server = b
+                .try_start()
+                .map_err(|e| format!("hookbox did not start: {e:?}"))?;
+            let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+                (0..o.messages)
+                    .map(|n| {
+                        let b = fields(prefix, n, &senders, &mut rng).json();
+                        webhook_request(&b, &sign(&b))
+                    })
+                    .collect(),
+            );
+            let r = load::run(&[server.client().addr()], &bodies, o.concurrency, deadline);
+            report.phase(name, &r, Some(200));
+            let metrics = server
+                .client()
+                .get("/metrics")
+                .map_err(|e| e.to_string())?
+                .text();
+            let purged = metrics
+                .lines()
+                .find(|l| l.starts_with("hookbox_purged_messages_total "))
+                .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                .unwrap_or(0.0);
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a count"
+            )]
+            Ok((r.percentile_ms(99.0), r.rate(), purged as u64))
+        };
+    let (p99_plain, _, _) = purge_load("ingest, no purge (baseline)", "b", None)?;
+    let (p99_purging, _, purged) = purge_load("ingest while purging", "p", Some("1s"))?;
+    let purge_ratio = p99_purging / p99_plain.max(1e-9);
+    println!(
+        "ingest p99 while purging {p99_purging:.2} ms = {purge_ratio:.2} x without ({p99_plain:.2} ms); {purged} rows purged meanwhile"
+    );
     if let Some(keep) = &o.keep_db {
         keep_files(dir.path(), std::path::Path::new(keep))?;
         println!("database files copied to {keep}");
@@ -644,6 +702,10 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         "adapter_rows_per_second": adapter_rate,
         "ingest": ingest_row,
         "ingest_to_adapter_ratio": ingest_rate / adapter_rate.max(1e-9),
+        "verify_only_per_second": verify_only_rate,
+        "purge": {"ingest_p99_ms_without": p99_plain, "ingest_p99_ms_while_purging": p99_purging,
+                  "ratio": purge_ratio, "rows_purged_during_ingest": purged},
+        "ingest_to_verify_only_ratio": ingest_rate / verify_only_rate.max(1e-9),
         "store": if database_url.is_some() { "postgres" } else { "sqlite" },
         "replicas": replicas,
         "postgres_batched_insert_rows_per_second": ceiling,
@@ -776,6 +838,16 @@ fn print_medians(m: &Value, runs: usize) {
         f(&m["adapter_rows_per_second"]),
         f(&m["ingest_to_adapter_ratio"]),
         f(&m["startup_to_ready_ms"])
+    );
+    println!(
+        "ingest p99 while purging / without: {:.2}; rows purged meanwhile {:.0}",
+        f(&m["purge"]["ratio"]),
+        f(&m["purge"]["rows_purged_during_ingest"])
+    );
+    println!(
+        "verify-only actix {:.0}/s; ingest/verify-only ratio {:.2}",
+        f(&m["verify_only_per_second"]),
+        f(&m["ingest_to_verify_only_ratio"])
     );
     println!(
         "peak RSS: ingest {:.1} MB, reads {:.1} MB; database {:.0} MB",
