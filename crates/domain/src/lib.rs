@@ -3,6 +3,7 @@
 mod feed;
 mod message;
 mod query;
+mod receipt;
 mod signature;
 mod standard_webhooks;
 mod stats;
@@ -24,10 +25,11 @@ pub use query::{
     Cursor, DEFAULT_LIMIT, Limit, MAX_LIMIT, MessageQuery, Offset, Page, QueryError, SearchText,
     fold_case,
 };
+pub use receipt::{Completer, Receipt, ready, receipt};
 pub use signature::{EmptySecret, SecretSlot, SignatureError, SigningKeys, WebhookSecret};
 pub use standard_webhooks::{
     DEFAULT_TOLERANCE_SECONDS, StandardHeaders, StandardSignatureError, parse_signatures,
 };
 pub use stats::{SenderCount, Stats, TOP_SENDERS};
-pub use store::{BoxError, InsertOutcome, MessageStore, StoreError};
+pub use store::{BoxError, InsertOutcome, MessageStore, StoreError, SubmitResult};
 pub use timestamp::{Timestamp, TimestampError};

@@ -3,7 +3,11 @@
 use crate::feed::{DayCount, FeedPage, FeedQuery};
 use crate::message::Message;
 use crate::query::{MessageQuery, Page};
+use crate::receipt::Receipt;
 use crate::stats::Stats;
+
+/// What a [`MessageStore::submit`] receipt resolves to.
+pub type SubmitResult = Result<Vec<InsertOutcome>, StoreError>;
 
 /// Any underlying error, kept for logs; never shown to clients.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -75,6 +79,19 @@ pub trait MessageStore: Send + Sync {
     /// # Errors
     /// As [`MessageStore::insert`], for the whole call.
     fn insert_all(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError>;
+
+    /// [`MessageStore::insert_all`] without waiting: the [`Receipt`]
+    /// resolves to its result (the same promises) once the store has
+    /// committed, and to `None` only if the store dropped the request
+    /// unanswered (shutting down). Awaiting it holds no thread, so callers
+    /// in an async runtime can have many inserts in flight and the store
+    /// can commit them together. The default runs `insert_all` at once.
+    ///
+    /// # Errors
+    /// In the receipt, as [`MessageStore::insert_all`].
+    fn submit(&self, messages: Vec<Message>) -> Receipt<SubmitResult> {
+        crate::receipt::ready(self.insert_all(messages))
+    }
 
     /// One page of the messages matching `query`, with the exact total.
     ///

@@ -149,12 +149,26 @@ async fn receive(
     let message = Message::parse(decoded.input())
         .map_err(|errors| ApiError::Validation(crate::inputs::body_details(&errors)))?;
     seen.message_id = Some(message.id().as_str().to_owned());
-    let store = Arc::clone(&state.store);
-    let outcome = web::block(move || store.insert(message)).await??;
+    // Awaited, not on a blocking thread: every webhook in flight can join
+    // the writer's next commit.
+    let outcome = submitted(state.store.submit(vec![message]).await)?
+        .pop()
+        .ok_or_else(|| ApiError::Store(StoreError::Internal("the store gave no outcome".into())))?;
     if outcome == InsertOutcome::Created {
         state.hub.notify();
     }
     Ok(outcome)
+}
+
+/// A submit's answer; a store that dropped the request is a 503.
+fn submitted(answer: Option<domain::SubmitResult>) -> Result<Vec<InsertOutcome>, ApiError> {
+    answer
+        .unwrap_or_else(|| {
+            Err(StoreError::Unavailable(
+                "the store dropped the request".into(),
+            ))
+        })
+        .map_err(ApiError::from)
 }
 
 /// Verifies `POST /webhook`: by Standard Webhooks when the request carries
@@ -329,9 +343,7 @@ async fn notify(
     };
     outcome.batch = Some(counts);
     if !decoded.messages.is_empty() {
-        let store = Arc::clone(&state.store);
-        let messages = decoded.messages;
-        let outcomes = web::block(move || store.insert_all(messages)).await??;
+        let outcomes = submitted(state.store.submit(decoded.messages).await)?;
         if outcomes.contains(&InsertOutcome::Created) {
             state.hub.notify();
         }

@@ -167,6 +167,13 @@ impl MessageStore for PostgresStore {
             .ok_or_else(|| StoreError::Internal("the writer returned no outcome".into()))
     }
 
+    fn submit(&self, messages: Vec<Message>) -> domain::Receipt<domain::SubmitResult> {
+        if messages.is_empty() {
+            return domain::ready(Ok(Vec::new()));
+        }
+        self.writer.submit(messages)
+    }
+
     fn insert_all(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
         // One writer job is never split: it commits in one transaction.
         self.insert_many(messages)

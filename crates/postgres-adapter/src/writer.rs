@@ -23,7 +23,7 @@ use crate::error::{connect_error, retry_at_once, store_error};
 use crate::schema::COUNTER_SHARDS;
 use crate::settings::PostgresConfig;
 
-type Reply = SyncSender<Result<Vec<InsertOutcome>, StoreError>>;
+type Reply = domain::Completer<domain::SubmitResult>;
 
 /// One caller's messages (one for a webhook, many for an import).
 struct Job {
@@ -79,18 +79,25 @@ impl Writer {
 
     /// Queues `messages` and waits for their commit; one outcome each.
     pub(crate) fn insert(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
-        let queue = self.queue.as_ref().ok_or(StoreError::Overloaded)?;
-        let (reply, answer) = sync_channel(1);
+        self.submit(messages)
+            .wait()
+            .unwrap_or_else(|| Err(StoreError::Internal("the writer dropped a request".into())))
+    }
+
+    /// Queues `messages`; the receipt resolves after their commit. A full
+    /// queue answers at once with `Overloaded`.
+    pub(crate) fn submit(&self, messages: Vec<Message>) -> domain::Receipt<domain::SubmitResult> {
+        let Some(queue) = self.queue.as_ref() else {
+            return domain::ready(Err(StoreError::Overloaded));
+        };
+        let (reply, answer) = domain::receipt();
         match queue.try_send(Job { messages, reply }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(StoreError::Overloaded),
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(StoreError::Internal("the writer thread has stopped".into()));
-            }
+            Ok(()) => answer,
+            Err(TrySendError::Full(_)) => domain::ready(Err(StoreError::Overloaded)),
+            Err(TrySendError::Disconnected(_)) => domain::ready(Err(StoreError::Internal(
+                "the writer thread has stopped".into(),
+            ))),
         }
-        answer
-            .recv()
-            .unwrap_or_else(|_| Err(StoreError::Internal("the writer dropped a request".into())))
     }
 }
 
@@ -165,7 +172,7 @@ fn run(
                 Ok(all) => Ok(all.by_ref().take(job.messages.len()).collect()),
                 Err(e) => Err(copy_error(e)),
             };
-            let _ = job.reply.send(answer);
+            job.reply.complete(answer);
         }
     }
 }

@@ -23,7 +23,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::{store_error, store_error_ref};
 use crate::schema::SEARCH_MARK;
 
-type Reply = SyncSender<Result<Vec<InsertOutcome>, StoreError>>;
+type Reply = domain::Completer<domain::SubmitResult>;
 
 /// One caller's messages (one for a webhook, many for a bulk import).
 struct Job {
@@ -91,18 +91,25 @@ impl Writer {
 
     /// Queues `messages` and waits for their commit; one outcome each.
     pub(crate) fn insert(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
-        let queue = self.queue.as_ref().ok_or(StoreError::Overloaded)?;
-        let (reply, answer) = sync_channel(1);
+        self.submit(messages)
+            .wait()
+            .unwrap_or_else(|| Err(StoreError::Internal("the writer dropped a request".into())))
+    }
+
+    /// Queues `messages`; the receipt resolves after their commit. A full
+    /// queue answers at once with `Overloaded`.
+    pub(crate) fn submit(&self, messages: Vec<Message>) -> domain::Receipt<domain::SubmitResult> {
+        let Some(queue) = self.queue.as_ref() else {
+            return domain::ready(Err(StoreError::Overloaded));
+        };
+        let (reply, answer) = domain::receipt();
         match queue.try_send(Work::Insert(Job { messages, reply })) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(StoreError::Overloaded),
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(StoreError::Internal("the writer thread has stopped".into()));
-            }
+            Ok(()) => answer,
+            Err(TrySendError::Full(_)) => domain::ready(Err(StoreError::Overloaded)),
+            Err(TrySendError::Disconnected(_)) => domain::ready(Err(StoreError::Internal(
+                "the writer thread has stopped".into(),
+            ))),
         }
-        answer
-            .recv()
-            .unwrap_or_else(|_| Err(StoreError::Internal("the writer dropped a request".into())))
     }
 }
 
@@ -232,7 +239,7 @@ fn run(
                 }
                 for job in batch.drain(..).rev() {
                     let mine = outcomes.split_off(outcomes.len() - job.messages.len());
-                    let _ = job.reply.send(Ok(mine));
+                    job.reply.complete(Ok(mine));
                 }
             }
             Err(e) if batch.len() > 1 => {
@@ -242,13 +249,13 @@ fn run(
                     let result = write_batch(&mut conn, std::slice::from_ref(&job));
                     state.faulted.store(result.is_err(), Ordering::SeqCst);
                     backlog |= search_index && result.is_ok();
-                    let _ = job.reply.send(result.map_err(store_error));
+                    job.reply.complete(result.map_err(store_error));
                 }
             }
             Err(e) => {
                 state.faulted.store(true, Ordering::SeqCst);
                 for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(store_error_ref(&e)));
+                    job.reply.complete(Err(store_error_ref(&e)));
                 }
             }
         }
@@ -472,6 +479,8 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
     let mut outcomes = Vec::with_capacity(batch.iter().map(|j| j.messages.len()).sum());
     // One writer, so numbers follow commit order; read under the write lock.
     let mut seq: i64 = tx.prepare_cached(LAST_SEQ)?.query_row([], |r| r.get(0))?;
+    let mut per_sender: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    let mut per_day: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
     {
         let mut insert = tx.prepare_cached(INSERT)?;
         for m in batch.iter().flat_map(|job| &job.messages) {
@@ -490,12 +499,56 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
             ])?;
             outcomes.push(if changed == 1 {
                 seq += 1;
+                *per_sender.entry(m.from().as_str()).or_default() += 1;
+                let key = m.ts().sort_key();
+                *per_day
+                    .entry(key.get(..8).unwrap_or(&key).to_owned())
+                    .or_default() += 1;
                 InsertOutcome::Created
             } else {
                 InsertOutcome::Duplicate
             });
         }
     }
+    count_batch(&tx, &per_sender, &per_day)?;
     tx.commit()?;
     Ok(outcomes)
+}
+
+/// Adds a batch's created messages to the counters `/stats`, totals and
+/// deep offsets read: one statement or two per sender and per day, one for
+/// the totals, whatever the batch's size.
+fn count_batch(
+    tx: &rusqlite::Transaction<'_>,
+    per_sender: &std::collections::BTreeMap<&str, i64>,
+    per_day: &std::collections::BTreeMap<String, i64>,
+) -> rusqlite::Result<()> {
+    if per_sender.is_empty() {
+        return Ok(());
+    }
+    let mut new_senders = 0_i64;
+    let mut add = tx.prepare_cached(
+        "UPDATE senders SET message_count = message_count + ?2 WHERE from_msisdn = ?1",
+    )?;
+    let mut first =
+        tx.prepare_cached("INSERT INTO senders (from_msisdn, message_count) VALUES (?1, ?2)")?;
+    for (from, n) in per_sender {
+        if add.execute(params![from, n])? == 0 {
+            first.execute(params![from, n])?;
+            new_senders += 1;
+        }
+    }
+    let mut day = tx.prepare_cached(
+        "INSERT INTO day_counts (day, message_count) VALUES (?1, ?2)
+         ON CONFLICT (day) DO UPDATE SET message_count = message_count + excluded.message_count",
+    )?;
+    for (d, n) in per_day {
+        day.execute(params![d, n])?;
+    }
+    let total: i64 = per_sender.values().sum();
+    tx.prepare_cached(
+        "UPDATE totals SET messages = messages + ?1, senders = senders + ?2 WHERE id = 1",
+    )?
+    .execute(params![total, new_senders])?;
+    Ok(())
 }

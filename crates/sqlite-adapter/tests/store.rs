@@ -556,3 +556,76 @@ fn purge_keeps_the_search_index_whole_and_frees_pages() {
         "freed pages went back: {free} free of {pages}"
     );
 }
+
+/// A version-three file still has the per-row counter triggers; migration 4
+/// drops them, and the writer's per-batch counts carry on from the stored
+/// counters exactly (no message counted twice or missed).
+#[test]
+fn a_version_three_file_moves_its_counters_to_the_writer() {
+    let db = open();
+    for (id, from) in [("a", "+911"), ("b", "+911"), ("c", "+922")] {
+        db.store
+            .insert(msg(id, from, "2025-01-15T10:00:00Z", None))
+            .expect("insert");
+    }
+    let path = db.store.path().to_path_buf();
+    drop(db.store);
+    let conn = rusqlite::Connection::open(&path).expect("open file");
+    // The triggers as migration 1 made them, and the version before 4.
+    conn.execute_batch(
+        "CREATE TRIGGER messages_count AFTER INSERT ON messages BEGIN
+            INSERT OR IGNORE INTO senders (from_msisdn, message_count) VALUES (NEW.from_msisdn, 0);
+            UPDATE senders SET message_count = message_count + 1 WHERE from_msisdn = NEW.from_msisdn;
+            INSERT OR IGNORE INTO day_counts (day, message_count) VALUES (substr(NEW.ts_key, 1, 8), 0);
+            UPDATE day_counts SET message_count = message_count + 1 WHERE day = substr(NEW.ts_key, 1, 8);
+            UPDATE totals SET messages = messages + 1 WHERE id = 1;
+         END;
+         CREATE TRIGGER senders_count AFTER INSERT ON senders BEGIN
+            UPDATE totals SET senders = senders + 1 WHERE id = 1;
+         END;
+         PRAGMA user_version = 3;",
+    )
+    .expect("downgrade");
+    drop(conn);
+    let store = SqliteStore::open(&SqliteConfig::new(&path)).expect("reopen upgrades");
+    store
+        .insert_all(vec![
+            msg("d", "+922", "2025-01-16T10:00:00Z", None),
+            msg("e", "+933", "2025-01-16T11:00:00Z", None),
+            msg("a", "+944", "2025-01-16T11:00:00Z", None),
+        ])
+        .expect("insert");
+    let stats = store.stats().expect("stats");
+    assert_eq!((stats.total_messages, stats.senders_count), (5, 3));
+    let counts: Vec<(String, u64)> = stats
+        .top_senders
+        .iter()
+        .map(|s| (s.from.as_str().to_owned(), s.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            ("+911".to_owned(), 2),
+            ("+922".to_owned(), 2),
+            ("+933".to_owned(), 1)
+        ]
+    );
+    let day = |d| time::Date::from_calendar_date(2025, time::Month::January, d).expect("day");
+    let days: Vec<u64> = store
+        .daily_counts(day(15), day(16))
+        .expect("daily")
+        .iter()
+        .map(|c| c.count)
+        .collect();
+    assert_eq!(days, [3, 2]);
+    let conn = rusqlite::Connection::open(&path).expect("open file");
+    let triggers: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(triggers, 0);
+    drop(db.dir);
+}

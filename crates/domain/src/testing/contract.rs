@@ -1007,6 +1007,65 @@ pub fn purge_removes_the_oldest_received_and_keeps_the_rest_exact(store: &dyn Me
     assert_eq!(feed_ids(&tail), ["p1"], "stored again, after everything");
 }
 
+/// `submit` keeps `insert_all`'s promises while many receipts are pending
+/// at once: each resolves to one outcome per message, exactly one
+/// `Created` per id, and everything acknowledged is stored.
+pub fn submitted_inserts_resolve_like_insert_all(store: &dyn MessageStore) {
+    insert(store, message("s0", "+911", "2025-01-15T10:00:00Z", None));
+    let receipts: Vec<_> = (0..96)
+        .map(|i| {
+            let id = format!("s{}", i % 48);
+            store.submit(vec![message(
+                &id,
+                "+922",
+                "2025-01-15T11:00:00Z",
+                Some("sub"),
+            )])
+        })
+        .collect();
+    let mut created = 0;
+    for receipt in receipts {
+        let outcomes = receipt.wait().expect("answered").expect("stored");
+        assert_eq!(outcomes.len(), 1);
+        if outcomes[0] == InsertOutcome::Created {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 47, "one Created per new id (s0 was stored before)");
+    let page = store
+        .list(&MessageQuery {
+            limit: Limit::new(100).expect("limit"),
+            ..MessageQuery::default()
+        })
+        .expect("list");
+    assert_eq!(page.total, 48, "s0 to s47, each once");
+    let batch = store
+        .submit(vec![
+            message("s1", "+933", "2025-01-15T12:00:00Z", None),
+            message("t1", "+933", "2025-01-15T12:00:00Z", None),
+            message("t1", "+933", "2025-01-15T13:00:00Z", None),
+        ])
+        .wait()
+        .expect("answered")
+        .expect("stored");
+    assert_eq!(
+        batch,
+        [
+            InsertOutcome::Duplicate,
+            InsertOutcome::Created,
+            InsertOutcome::Duplicate
+        ]
+    );
+    assert_eq!(
+        store
+            .submit(Vec::new())
+            .wait()
+            .expect("answered")
+            .expect("ok"),
+        []
+    );
+}
+
 /// A small deterministic generator (xorshift), so the oracle check needs no
 /// dependency and every failure replays from its seed.
 struct Rng(u64);
@@ -1154,6 +1213,7 @@ macro_rules! message_store_contract {
             feed_walk_misses_nothing_while_writers_commit,
             daily_counts_by_utc_day,
             purge_removes_the_oldest_received_and_keeps_the_rest_exact,
+            submitted_inserts_resolve_like_insert_all,
         );
         #[test]
         fn agrees_with_the_reference_on_random_inputs() {
