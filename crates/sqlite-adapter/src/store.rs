@@ -56,10 +56,16 @@ impl SqliteConfig {
 /// Messages in one SQLite file: a group-commit writer thread for inserts and
 /// a pool of read-only connections for queries (WAL lets them run side by
 /// side). Dropping the store finishes queued inserts and closes the file.
+/// Connections searches share: with 2 cores, two searches at once keep
+/// both busy; more would only queue inside SQLite.
+const SEARCH_LANE: u32 = 2;
+
 #[derive(Debug)]
 pub struct SqliteStore {
     path: PathBuf,
     readers: Pool<SqliteConnectionManager>,
+    /// Connections for reads with `q` only (see [`SEARCH_LANE`]).
+    searchers: Pool<SqliteConnectionManager>,
     // Dropped in field order: the writer finishes queued inserts before the
     // checkpointer stops.
     writer: Writer,
@@ -180,15 +186,28 @@ impl SqliteStore {
         })?;
 
         let busy = config.busy_timeout;
-        let manager = SqliteConnectionManager::file(&path).with_init(move |c| {
-            schema::configure(c, busy)?;
-            schema::configure_reader(c)
-        });
+        let manager = || {
+            SqliteConnectionManager::file(&path).with_init(move |c| {
+                schema::configure(c, busy)?;
+                schema::configure_reader(c)
+            })
+        };
         let readers = Pool::builder()
             .max_size(config.read_pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(config.busy_timeout)
-            .build(manager)
+            .build(manager())
+            .map_err(|source| OpenError::Pool {
+                path: path.clone(),
+                source,
+            })?;
+        // Searches (`q`) get a lane of their own: however many run, the
+        // cheap reads (a page, a sender, /stats) never queue behind them.
+        let searchers = Pool::builder()
+            .max_size(SEARCH_LANE)
+            .min_idle(Some(0))
+            .connection_timeout(config.busy_timeout)
+            .build(manager())
             .map_err(|source| OpenError::Pool {
                 path: path.clone(),
                 source,
@@ -204,6 +223,7 @@ impl SqliteStore {
         Ok(Self {
             path,
             readers,
+            searchers,
             writer,
             _checkpointer: checkpointer,
             search_index: config.search_index,
@@ -317,7 +337,11 @@ impl MessageStore for SqliteStore {
     }
 
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
-        let mut conn = self.reader()?;
+        let mut conn = if query.q.is_some() {
+            self.searchers.get().map_err(pool_error)?
+        } else {
+            self.reader()?
+        };
         // One read transaction: `total` and the page see the same snapshot.
         let tx = conn.transaction().map_err(store_error)?;
         let result = search::list(&tx, query, self.search_index, &self.matches);
