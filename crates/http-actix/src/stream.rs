@@ -129,7 +129,12 @@ impl Hub {
     }
 
     /// A message was stored here: look now rather than at the next tick.
+    /// With no stream open there is nobody to tell: the poller's next tick
+    /// moves its position, and ingest pays nothing.
     pub(crate) fn notify(&self) {
+        if self.events.receiver_count() == 0 {
+            return;
+        }
         if let Ok(mut woken) = self.wake.0.lock() {
             *woken = true;
             self.wake.1.notify_one();

@@ -582,10 +582,14 @@ fn a_slow_client_is_told_where_to_resume_and_closed() {
 }
 
 /// `STREAM_MAX_CLIENTS` caps open streams: one more gets 503 with
-/// `Retry-After`; a closed stream frees its slot.
+/// `Retry-After`; a closed stream frees its slot (found closed at its next
+/// write: at the latest its heartbeat, every second here).
 #[test]
 fn the_stream_client_cap_holds() {
-    let server = Server::builder().env("STREAM_MAX_CLIENTS", "2").start();
+    let server = Server::builder()
+        .env("STREAM_MAX_CLIENTS", "2")
+        .env("STREAM_HEARTBEAT_SECONDS", "1")
+        .start();
     let addr = server.client().addr();
     let first = open_stream(addr, "/messages/stream", &[]);
     let _second = open_stream(addr, "/messages/stream", &[]);
