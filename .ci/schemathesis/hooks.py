@@ -21,9 +21,9 @@ def before_call(ctx, case, kwargs):
     if case.operation.path == "/messages/stream":
         # A stream stays open for new messages; follow=false makes each
         # call end once it has sent what is stored.
-        params = dict(kwargs.get("params") or {})
-        params["follow"] = "false"
-        kwargs["params"] = params
+        query = dict(case.query or {})
+        query["follow"] = "false"
+        case.query = query
         return
     if case.operation.path not in ("/webhook", "/webhook/whatsapp") or case.method.upper() != "POST":
         return
