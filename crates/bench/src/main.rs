@@ -381,6 +381,61 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         .collect();
     let ingest_row = report.rows.last().cloned().unwrap_or_default();
 
+    // 2b. Every read shape at the ingest's concurrency, right after the
+    // burst, on what it stored: cheap shapes must not queue behind `q`.
+    let after_burst = {
+        let top = client.get("/stats").map_err(|e| e.to_string())?.json()["messages_per_sender"][0]
+            ["from"]
+            .as_str()
+            .unwrap_or("+1")
+            .replace('+', "%2B");
+        let vocabulary = traffic::vocabulary();
+        let n = (o.reads / 2).max(1);
+        let shapes: Vec<(&str, bool, Vec<String>)> = vec![
+            (
+                "burst read: first page",
+                true,
+                vec!["/messages?limit=50".to_owned(); n],
+            ),
+            (
+                "burst read: from=",
+                true,
+                vec![format!("/messages?from={top}"); n],
+            ),
+            ("burst read: /stats", true, vec!["/stats".to_owned(); n]),
+            (
+                "burst read: since= (half)",
+                false,
+                vec!["/messages?since=2025-07-02T00:00:00Z".to_owned(); n],
+            ),
+            (
+                "burst read: q= (50 words)",
+                false,
+                (0..n)
+                    .map(|i| format!("/messages?q={}", vocabulary.word(300 + i % 50)))
+                    .collect(),
+            ),
+        ];
+        let mut worst_cheap: f64 = 0.0;
+        let mut worst: f64 = 0.0;
+        for (name, cheap, targets) in shapes {
+            let requests: Arc<Vec<Vec<u8>>> =
+                Arc::new(targets.iter().map(|t| get_request(t)).collect());
+            let r = load::run(&addrs, &requests, o.concurrency, deadline);
+            report.phase(name, &r, Some(200));
+            let p99 = r.percentile_ms(99.0);
+            worst = worst.max(p99);
+            if cheap {
+                worst_cheap = worst_cheap.max(p99);
+            }
+        }
+        println!(
+            "reads at concurrency {} after the burst: worst p99 {worst:.2} ms, cheap shapes {worst_cheap:.2} ms",
+            o.concurrency
+        );
+        json!({"worst_p99_ms": worst, "worst_cheap_p99_ms": worst_cheap})
+    };
+
     // 3. Replays, forgeries, invalid bodies.
     let r = load::run(&addrs, &requests, o.concurrency, deadline);
     report.phase("replay (duplicates)", &r, Some(200));
@@ -703,6 +758,7 @@ fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         "ingest": ingest_row,
         "ingest_to_adapter_ratio": ingest_rate / adapter_rate.max(1e-9),
         "verify_only_per_second": verify_only_rate,
+        "after_burst_reads": after_burst,
         "purge": {"ingest_p99_ms_without": p99_plain, "ingest_p99_ms_while_purging": p99_purging,
                   "ratio": purge_ratio, "rows_purged_during_ingest": purged},
         "ingest_to_verify_only_ratio": ingest_rate / verify_only_rate.max(1e-9),
@@ -838,6 +894,11 @@ fn print_medians(m: &Value, runs: usize) {
         f(&m["adapter_rows_per_second"]),
         f(&m["ingest_to_adapter_ratio"]),
         f(&m["startup_to_ready_ms"])
+    );
+    println!(
+        "reads right after the burst: worst p99 {:.2} ms, cheap shapes {:.2} ms",
+        f(&m["after_burst_reads"]["worst_p99_ms"]),
+        f(&m["after_burst_reads"]["worst_cheap_p99_ms"])
     );
     println!(
         "ingest p99 while purging / without: {:.2}; rows purged meanwhile {:.0}",
