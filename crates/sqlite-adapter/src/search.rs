@@ -49,11 +49,13 @@ const LOOKUP_COST: u64 = 30;
 
 /// Indexed matches kept from earlier requests, per folded needle.
 ///
-/// Rows are never changed or deleted, and the index only grows past its
-/// high-water mark, so the indexed matches at or below a mark stay exact for
-/// good: a later request reuses them and asks the index only for rows past
-/// the mark they were taken at. Bounded by the rowids held; the least
-/// recently used needle goes first.
+/// Rows are never changed, the index only grows past its high-water mark,
+/// and retention only deletes the oldest rows (a rowid prefix). So the
+/// indexed matches at or below a mark stay exact once the purged prefix is
+/// cut off: a later request reuses them, drops those below its snapshot's
+/// first row, and asks the index only for rows past the mark they were
+/// taken at. Bounded by the rowids held; the least recently used needle
+/// goes first.
 #[derive(Debug, Default)]
 pub(crate) struct MatchCache {
     entries: HashMap<String, CachedMatches>,
@@ -65,6 +67,8 @@ pub(crate) struct MatchCache {
 struct CachedMatches {
     /// The high-water mark the set is complete up to.
     upto: i64,
+    /// The first live rowid when it was taken: every row below was purged.
+    floor: i64,
     rowids: Arc<Vec<i64>>,
     used: u64,
 }
@@ -73,27 +77,34 @@ struct CachedMatches {
 const CACHE_ROWIDS: usize = 1 << 20;
 
 impl MatchCache {
-    /// Matches at or below `mark`, if a set taken at or below it is held:
-    /// the set, and the mark it is complete up to.
-    fn get(&mut self, needle: &str, mark: i64) -> Option<(Arc<Vec<i64>>, i64)> {
+    /// The matches a snapshot whose index reaches `mark` and whose first
+    /// live row is `floor` can reuse: the set, and the mark it is complete
+    /// up to. None when nothing is held, or the set was taken after a purge
+    /// this snapshot does not see (it lacks rows the snapshot still has).
+    fn get(&mut self, needle: &str, mark: i64, floor: i64) -> Option<(Arc<Vec<i64>>, i64)> {
         self.clock += 1;
         let entry = self.entries.get_mut(needle)?;
         entry.used = self.clock;
-        if entry.upto <= mark {
-            return Some((Arc::clone(&entry.rowids), entry.upto));
+        if entry.floor > floor {
+            return None;
         }
+        let start = entry.rowids.partition_point(|&r| r < floor);
         // Taken by a newer snapshot than this reader's: its prefix up to
         // this reader's mark is what this snapshot's index holds.
-        let end = entry.rowids.partition_point(|&r| r <= mark);
-        Some((Arc::new(entry.rowids[..end].to_vec()), mark))
+        let upto = entry.upto.min(mark);
+        let end = entry.rowids.partition_point(|&r| r <= upto);
+        if start == 0 && end == entry.rowids.len() {
+            return Some((Arc::clone(&entry.rowids), upto));
+        }
+        Some((Arc::new(entry.rowids[start..end].to_vec()), upto))
     }
 
-    fn put(&mut self, needle: &str, upto: i64, rowids: &Arc<Vec<i64>>) {
+    fn put(&mut self, needle: &str, upto: i64, floor: i64, rowids: &Arc<Vec<i64>>) {
         if rowids.len() > CACHE_ROWIDS / 4 {
             return;
         }
         if let Some(old) = self.entries.get(needle) {
-            if old.upto >= upto {
+            if old.upto >= upto && old.floor >= floor {
                 return;
             }
             self.held -= old.rowids.len();
@@ -104,6 +115,7 @@ impl MatchCache {
             needle.to_owned(),
             CachedMatches {
                 upto,
+                floor,
                 rowids: Arc::clone(rowids),
                 used: self.clock,
             },
@@ -138,8 +150,15 @@ fn matching_rowids(
     let mark: i64 = conn
         .prepare_cached(&format!("SELECT COALESCE({SEARCH_MARK}, 0)"))?
         .query_row([], |r| r.get(0))?;
+    // Retention deletes a rowid prefix: rows below the first are gone.
+    let floor: i64 = conn
+        .prepare_cached("SELECT COALESCE(MIN(rowid), 9223372036854775807) FROM messages")?
+        .query_row([], |r| r.get(0))?;
     let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
-    let held = cache.lock().ok().and_then(|mut c| c.get(needle, mark));
+    let held = cache
+        .lock()
+        .ok()
+        .and_then(|mut c| c.get(needle, mark, floor));
     let (known, from) = held.unwrap_or_else(|| (Arc::new(Vec::new()), 0));
     // The index's matches past what is known (all of them when nothing is).
     let mut indexed = Vec::with_capacity(known.len());
@@ -155,7 +174,7 @@ fn matching_rowids(
     if (from < mark || known.is_empty())
         && let Ok(mut c) = cache.lock()
     {
-        c.put(needle, mark, &indexed);
+        c.put(needle, mark, floor, &indexed);
     }
     let mut rowids = Arc::unwrap_or_clone(indexed);
     // Rows the index has not reached, by scan.

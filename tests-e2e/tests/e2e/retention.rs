@@ -48,6 +48,10 @@ fn retention_purges_what_is_older_keeps_counts_exact_and_a_purged_id_is_stored_a
     // Kept while younger than the period, though their `ts` is long past.
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(total(&server), 5, "nothing is purged before it is 3 s old");
+    // Searched before the purge, so matches kept between requests are put
+    // to the test after it.
+    let before = c.get("/messages?q=ALPHA").expect("search").json();
+    assert_eq!(before["total"], 3);
     let late = c
         .signed_webhook(&body(
             "late",
@@ -68,6 +72,7 @@ fn retention_purges_what_is_older_keeps_counts_exact_and_a_purged_id_is_stored_a
     );
     let search = c.get("/messages?q=ALPHA").expect("search").json();
     assert_eq!(ids(&search), ["late"], "the search index forgot the purged");
+    assert_eq!(search["total"], 1, "and so did the search's count");
     assert_eq!(
         ids(&c.get("/messages?from=%2B15550001").expect("from").json()),
         Vec::<String>::new()

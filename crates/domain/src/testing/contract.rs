@@ -931,6 +931,17 @@ pub fn purge_removes_the_oldest_received_and_keeps_the_rest_exact(store: &dyn Me
         insert(store, message(id, from, ts, text));
         insert(&reference, message(id, from, ts, text));
     }
+    // Searched before the purge too: a store that keeps matches between
+    // requests must not count or return the purged ones afterwards.
+    let alpha = MessageQuery {
+        q: SearchText::new("ALPHA"),
+        ..MessageQuery::default()
+    };
+    assert_eq!(
+        store.list(&alpha).expect("list").total,
+        2,
+        "before the purge"
+    );
     let last = store.last_seq().expect("last_seq");
     assert_eq!(store.purge(cutoff, 2).expect("purge"), 2, "a batch of 2");
     assert_eq!(
