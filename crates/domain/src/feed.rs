@@ -129,6 +129,19 @@ pub struct FeedQuery {
     pub limit: FeedLimit,
 }
 
+impl FeedQuery {
+    /// Whether `message` passes the filters, `from` and `q`; `after` and
+    /// `limit` place the page and filter nothing. Every store's feed keeps
+    /// exactly these messages, and a live stream filters new ones with it.
+    #[must_use]
+    pub fn admits(&self, message: &Message) -> bool {
+        self.from
+            .as_deref()
+            .is_none_or(|f| message.from().as_str() == f)
+            && self.q.as_ref().is_none_or(|q| q.is_in(message.text()))
+    }
+}
+
 /// A stored message with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedItem {
@@ -174,6 +187,34 @@ pub fn every_day(first: time::Date, last: time::Date, counts: &[DayCount]) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feed_query_admits_by_sender_and_folded_text_only() {
+        let m = |from: &str, text: Option<&str>| {
+            crate::testing::contract::message("m1", from, "2025-01-01T00:00:00Z", text)
+        };
+        let query = |from: Option<&str>, q: &str| FeedQuery {
+            after: Seq::new(99).expect("seq"),
+            from: from.map(str::to_owned),
+            q: SearchText::new(q),
+            limit: FeedLimit::default(),
+        };
+        let hello = m("+111", Some("Hello WORLD 50%"));
+        assert!(
+            query(None, "").admits(&hello),
+            "no filters; after is a position"
+        );
+        assert!(query(Some("+111"), "world").admits(&hello));
+        assert!(query(None, "O W").admits(&hello));
+        assert!(query(None, "50%").admits(&hello), "% is literal");
+        assert!(!query(None, "5_%").admits(&hello), "_ is literal");
+        assert!(!query(Some("+222"), "").admits(&hello));
+        assert!(!query(Some("+111"), "planet").admits(&hello));
+        assert!(
+            !query(None, "a").admits(&m("+111", None)),
+            "no text, no match"
+        );
+    }
 
     #[test]
     fn seq_parses_digits_only() {

@@ -125,6 +125,15 @@ impl SearchText {
     pub fn folded(&self) -> &str {
         &self.folded
     }
+
+    /// Whether a message with `text` matches: its folded text contains the
+    /// folded needle. A message without text matches no needle. The rule
+    /// every store's `q` follows, for callers that filter messages they
+    /// already hold.
+    #[must_use]
+    pub fn is_in(&self, text: Option<&crate::MessageText>) -> bool {
+        text.is_some_and(|t| t.folded().contains(&self.folded))
+    }
 }
 
 /// A position in the `(ts instant, message_id)` order: a keyset page starts

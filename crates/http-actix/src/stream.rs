@@ -33,21 +33,17 @@ pub(crate) const POLL_EVERY: Duration = Duration::from_millis(200);
 /// Events the broadcast keeps for clients that have not taken them yet.
 const BROADCAST_CAPACITY: usize = 4096;
 
-/// One new message, rendered as its SSE frame, with what filters need.
+/// One new message, rendered once as its SSE frame for every stream.
 #[derive(Debug)]
 pub(crate) struct Event {
-    seq: Seq,
-    from: String,
-    folded: Option<String>,
+    item: FeedItem,
     frame: Bytes,
 }
 
 impl Event {
     fn new(item: &FeedItem) -> Self {
         Self {
-            seq: item.seq,
-            from: item.message.from().as_str().to_owned(),
-            folded: item.message.text().map(domain::MessageText::folded),
+            item: item.clone(),
             frame: frame(item),
         }
     }
@@ -67,14 +63,15 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    fn matches(&self, event: &Event) -> bool {
-        self.from.as_ref().is_none_or(|f| *f == event.from)
-            && self.q.as_ref().is_none_or(|q| {
-                event
-                    .folded
-                    .as_ref()
-                    .is_some_and(|t| t.contains(q.folded()))
-            })
+    /// The feed's query for a page after `after`: the store filters the
+    /// replay and [`FeedQuery::admits`] the live events, by one rule.
+    fn query(&self, after: Seq) -> FeedQuery {
+        FeedQuery {
+            after,
+            from: self.from.clone(),
+            q: self.q.clone(),
+            limit: FeedLimit::new(i64::from(MAX_FEED_LIMIT)).unwrap_or_default(),
+        }
     }
 }
 
@@ -335,12 +332,7 @@ impl Client {
 async fn replay(hub: &Arc<Hub>, client: &mut Client, filter: &Filter) -> Result<(), ()> {
     loop {
         let store = Arc::clone(&hub.store);
-        let query = FeedQuery {
-            after: client.last_sent,
-            from: filter.from.clone(),
-            q: filter.q.clone(),
-            limit: FeedLimit::new(i64::from(MAX_FEED_LIMIT)).unwrap_or_default(),
-        };
+        let query = filter.query(client.last_sent);
         let page = actix_web::web::block(move || store.feed(&query))
             .await
             .map_err(|_| ())?
@@ -382,6 +374,7 @@ async fn feed_client(
     if replay(&hub, &mut client, &filter).await.is_err() || !follow {
         return;
     }
+    let live = filter.query(after);
     let mut events = hub.subscribe();
     if replay(&hub, &mut client, &filter).await.is_err() {
         return;
@@ -398,10 +391,10 @@ async fn feed_client(
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event) => {
-                    if event.seq <= client.last_sent || !filter.matches(&event) {
+                    if event.item.seq <= client.last_sent || !live.admits(&event.item.message) {
                         continue;
                     }
-                    match client.send(event.seq, event.frame.clone()) {
+                    match client.send(event.item.seq, event.frame.clone()) {
                         Sent::Ok => {}
                         Sent::Behind | Sent::Gone => return,
                     }

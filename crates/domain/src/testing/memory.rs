@@ -54,10 +54,7 @@ pub(crate) fn matches(query: &MessageQuery, m: &Message) -> bool {
             .since
             .as_ref()
             .is_none_or(|s| m.ts().sort_key() >= s.sort_key())
-        && query
-            .q
-            .as_ref()
-            .is_none_or(|q| m.text().is_some_and(|t| t.folded().contains(q.folded())))
+        && query.q.as_ref().is_none_or(|q| q.is_in(m.text()))
 }
 
 fn is_after(cursor: &Cursor, m: &Message) -> bool {
@@ -137,15 +134,10 @@ impl MessageStore for MemoryStore {
 
     fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
         let all = self.all()?;
-        let filter = MessageQuery {
-            from: query.from.clone(),
-            q: query.q.clone(),
-            ..MessageQuery::default()
-        };
         let items: Vec<FeedItem> = all
             .stored
             .iter()
-            .filter(|item| item.seq > query.after && matches(&filter, &item.message))
+            .filter(|item| item.seq > query.after && query.admits(&item.message))
             .take(usize::try_from(query.limit.get()).unwrap_or(usize::MAX))
             .cloned()
             .collect();
