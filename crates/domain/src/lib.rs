@@ -32,4 +32,4 @@ pub use standard_webhooks::{
 };
 pub use stats::{SenderCount, Stats, TOP_SENDERS};
 pub use store::{BoxError, InsertOutcome, MessageStore, StoreError, SubmitResult};
-pub use timestamp::{Timestamp, TimestampError};
+pub use timestamp::{Timestamp, TimestampError, date_of_day_key, day_key, day_of_sort_key};

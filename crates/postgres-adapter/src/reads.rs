@@ -79,15 +79,10 @@ fn filters(query: &MessageQuery) -> Sql {
 
 const COLUMNS: &str = "message_id, from_msisdn, to_msisdn, ts, text";
 
-/// The first eight digits of a sort key are its UTC day (`YYYYMMDD`).
-fn day_of(key: &str) -> &str {
-    key.get(..8).unwrap_or(key)
-}
-
 /// Messages at or after `since_key`: the rest of its day counted in the
 /// index, later days summed from `day_counts`.
 fn since_count(tx: &mut Transaction<'_>, since_key: &str) -> Result<i64, postgres::Error> {
-    let day = day_of(since_key);
+    let day = domain::day_of_sort_key(since_key);
     let partial: i64 = tx
         .query_one(
             "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
@@ -143,7 +138,7 @@ fn seek(
     let mut skip = offset;
     let mut from_day = String::new();
     if let Some(key) = since_key {
-        let day = day_of(key);
+        let day = domain::day_of_sort_key(key);
         let partial: i64 = tx
             .query_one(
                 "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
@@ -330,30 +325,20 @@ pub(crate) fn daily_counts(
     first: time::Date,
     last: time::Date,
 ) -> Result<Vec<DayCount>, StoreError> {
-    let key = |d: time::Date| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day());
     let rows = client
         .query(
             "SELECT day, SUM(message_count)::int8 FROM day_counts
              WHERE day >= $1 AND day <= $2 GROUP BY day HAVING SUM(message_count) > 0
              ORDER BY day",
-            &[&key(first), &key(last)],
+            &[&domain::day_key(first), &domain::day_key(last)],
         )
         .map_err(store_error)?;
     rows.iter()
         .map(|row| {
             let day: String = row.try_get(0).map_err(store_error)?;
             let count: i64 = row.try_get(1).map_err(store_error)?;
-            let parse = || -> Option<time::Date> {
-                let month = time::Month::try_from(day.get(4..6)?.parse::<u8>().ok()?).ok()?;
-                time::Date::from_calendar_date(
-                    day.get(0..4)?.parse().ok()?,
-                    month,
-                    day.get(6..8)?.parse().ok()?,
-                )
-                .ok()
-            };
             Ok(DayCount {
-                day: parse()
+                day: domain::date_of_day_key(&day)
                     .ok_or_else(|| StoreError::Internal("stored day key is invalid".into()))?,
                 count: u64::try_from(count).unwrap_or(0),
             })

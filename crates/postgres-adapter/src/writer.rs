@@ -295,10 +295,7 @@ fn commit(
             .filter(|(_, m)| created.contains(m.id().as_str()))
         {
             *per_sender.entry(m.from().as_str()).or_default() += 1;
-            let key = m.ts().sort_key();
-            *per_day
-                .entry(key.get(..8).unwrap_or(&key).to_owned())
-                .or_default() += 1;
+            *per_day.entry(m.ts().day_key()).or_default() += 1;
         }
         let senders: Vec<&str> = per_sender.keys().copied().collect();
         let sender_counts: Vec<i64> = per_sender.values().copied().collect();

@@ -91,11 +91,6 @@ fn count(
     }
 }
 
-/// The first eight digits of a sort key are its UTC day (`YYYYMMDD`).
-fn day_of(key: &str) -> &str {
-    key.get(..8).unwrap_or(key)
-}
-
 /// The sort key at which the day after `day` starts: any key of a later day
 /// compares greater, since keys are fixed-width digits.
 fn next_day_start(day: &str) -> String {
@@ -105,7 +100,7 @@ fn next_day_start(day: &str) -> String {
 /// Messages at or after `since_key`: the rest of its day counted in the
 /// index, later days summed from `day_counts`.
 pub(crate) fn since_count(conn: &Connection, since_key: &str) -> rusqlite::Result<i64> {
-    let day = day_of(since_key);
+    let day = domain::day_of_sort_key(since_key);
     let partial: i64 = conn
         .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
         .query_row(params![since_key, next_day_start(day)], |r| r.get(0))?;
@@ -126,7 +121,7 @@ fn seek(
     let mut skip = offset;
     let mut from_day = String::new();
     if let Some(key) = since_key {
-        let day = day_of(key);
+        let day = domain::day_of_sort_key(key);
         let partial: i64 = conn
             .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
             .query_row(params![key, next_day_start(day)], |r| r.get(0))?;
@@ -367,34 +362,18 @@ pub(crate) fn daily_counts(
         )
         .map_err(store_error)?;
     let rows = stmt
-        .query_map(params![day_key(first), day_key(last)], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })
+        .query_map(
+            params![domain::day_key(first), domain::day_key(last)],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+        )
         .map_err(store_error)?;
     rows.map(|row| {
         let (day, count) = row.map_err(store_error)?;
         Ok(DayCount {
-            day: parse_day_key(&day)
+            day: domain::date_of_day_key(&day)
                 .ok_or_else(|| StoreError::Internal("stored day key is invalid".into()))?,
             count: u64::try_from(count).unwrap_or(0),
         })
     })
     .collect()
-}
-
-/// A day as the counters key it: the first 8 digits of a sort key.
-pub(crate) fn day_key(day: time::Date) -> String {
-    format!(
-        "{:04}{:02}{:02}",
-        day.year(),
-        u8::from(day.month()),
-        day.day()
-    )
-}
-
-fn parse_day_key(key: &str) -> Option<time::Date> {
-    let year = key.get(0..4)?.parse().ok()?;
-    let month = time::Month::try_from(key.get(4..6)?.parse::<u8>().ok()?).ok()?;
-    let day = key.get(6..8)?.parse().ok()?;
-    time::Date::from_calendar_date(year, month, day).ok()
 }

@@ -500,10 +500,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
             outcomes.push(if changed == 1 {
                 seq += 1;
                 *per_sender.entry(m.from().as_str()).or_default() += 1;
-                let key = m.ts().sort_key();
-                *per_day
-                    .entry(key.get(..8).unwrap_or(&key).to_owned())
-                    .or_default() += 1;
+                *per_day.entry(m.ts().day_key()).or_default() += 1;
                 InsertOutcome::Created
             } else {
                 InsertOutcome::Duplicate
