@@ -10,6 +10,7 @@ pub mod logging;
 mod messages_query;
 pub mod metrics;
 pub mod observe;
+mod peer;
 pub mod read_access;
 pub mod retention;
 mod routes;

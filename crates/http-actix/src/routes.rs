@@ -20,6 +20,7 @@ use crate::metrics::{
     MESSAGES, SIGNATURE_FAILURES, WEBHOOK_REQUESTS, WEBHOOK_SIGNATURES, WHATSAPP_IGNORED,
 };
 use crate::observe::{BatchCounts, WebhookOutcome};
+use crate::peer::PeerSocket;
 use crate::read_access::{ReadAccess, ReadTokens};
 use crate::stream::{self, Filter, Hub};
 use crate::webhook_body::WebhookBody;
@@ -495,6 +496,7 @@ pub(crate) async fn message_stream(
             q: query.q,
         },
         follow,
+        req.conn_data::<PeerSocket>().cloned(),
     );
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")

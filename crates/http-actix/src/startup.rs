@@ -80,6 +80,8 @@ impl Application {
                 .default_service(web::to(routes::not_found))
         })
         .workers(workers)
+        // Streams watch their client's socket to free a slot on hang-up.
+        .on_connect(crate::peer::on_connect)
         // Store calls run on these; each waiting insert holds one. Enough
         // for deep group commits, few enough to keep memory flat.
         .worker_max_blocking_threads(BLOCKING_THREADS_PER_WORKER)

@@ -26,6 +26,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::config::StreamConfig;
 use crate::dto::FeedItemDto;
+use crate::peer::PeerSocket;
 
 /// How often the hub asks the store for messages other replicas stored.
 pub(crate) const POLL_EVERY: Duration = Duration::from_millis(200);
@@ -284,11 +285,19 @@ impl futures_core::Stream for Body {
 
 /// Starts the task feeding one stream from `after` and returns its body.
 /// With `follow` false the stream ends once it has replayed what is stored.
-pub(crate) fn open(slot: Slot, after: Seq, filter: Filter, follow: bool) -> Body {
+/// `peer` tells the task when the client hangs up, so its slot is freed
+/// then rather than at the next heartbeat.
+pub(crate) fn open(
+    slot: Slot,
+    after: Seq,
+    filter: Filter,
+    follow: bool,
+    peer: Option<PeerSocket>,
+) -> Body {
     let hub = Arc::clone(&slot.0);
     // One slot more than the buffer: the final `resume` event always fits.
     let (tx, rx) = mpsc::channel(hub.config.client_buffer + 1);
-    actix_web::rt::spawn(feed_client(hub, after, filter, follow, tx));
+    actix_web::rt::spawn(feed_client(hub, after, filter, follow, peer, tx));
     Body {
         frames: rx,
         _slot: slot,
@@ -362,6 +371,7 @@ async fn feed_client(
     after: Seq,
     filter: Filter,
     follow: bool,
+    peer: Option<PeerSocket>,
     tx: mpsc::Sender<Bytes>,
 ) {
     let mut stopping = hub.stopping.subscribe();
@@ -384,6 +394,13 @@ async fn feed_client(
         actix_web::rt::time::Instant::now() + heartbeat,
         heartbeat,
     );
+    let hung_up = async {
+        match &peer {
+            Some(peer) => peer.closed().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(hung_up);
     loop {
         if *stopping.borrow() {
             return;
@@ -415,6 +432,7 @@ async fn feed_client(
             }
             _ = stopping.changed() => return,
             () = client.tx.closed() => return,
+            () = &mut hung_up => return,
         }
     }
 }
