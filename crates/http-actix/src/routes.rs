@@ -487,7 +487,6 @@ pub(crate) async fn message_stream(
         }
     };
     let slot = state.hub.admit().ok_or(ApiError::TooManyStreams)?;
-    metrics::gauge!(crate::metrics::OPEN_STREAMS).set(state.hub.open_streams() as f64);
     let body = stream::open(
         slot,
         after,

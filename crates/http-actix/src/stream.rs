@@ -147,11 +147,6 @@ impl Hub {
         self.notify();
     }
 
-    /// Streams open now.
-    pub(crate) fn open_streams(&self) -> usize {
-        self.open.load(Ordering::SeqCst)
-    }
-
     /// A slot for one more stream, unless `STREAM_MAX_CLIENTS` are open or
     /// the server is stopping.
     pub(crate) fn admit(self: &Arc<Self>) -> Option<Slot> {
@@ -164,7 +159,10 @@ impl Hub {
                 (n < max).then_some(n + 1)
             })
             .ok()
-            .map(|_| Slot(Arc::clone(self)))
+            .map(|_| {
+                metrics::gauge!(crate::metrics::OPEN_STREAMS).increment(1.0);
+                Slot(Arc::clone(self))
+            })
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
@@ -180,7 +178,9 @@ pub(crate) struct Slot(Arc<Hub>);
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.open.fetch_sub(1, Ordering::SeqCst);
-        metrics::gauge!(crate::metrics::OPEN_STREAMS).set(self.0.open_streams() as f64);
+        // Counted up and down, never set from a read of `open`: a set racing
+        // an admission on another worker could write a stale count last.
+        metrics::gauge!(crate::metrics::OPEN_STREAMS).decrement(1.0);
     }
 }
 
