@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
@@ -157,15 +157,23 @@ fn sixty_four_identical_webhooks_over_three_replicas_store_one_row() {
 /// returns the acknowledged ids and every status seen.
 struct Senders {
     stop: Arc<AtomicBool>,
+    /// Acknowledged so far, by every sender.
+    acked: Arc<AtomicUsize>,
     threads: Vec<std::thread::JoinHandle<(Vec<String>, Vec<u16>)>>,
 }
 
 impl Senders {
     fn start(clients: &[Client], n: usize, tag: &str) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        let count = Arc::new(AtomicUsize::new(0));
         let threads = (0..n)
             .map(|t| {
-                let (stop, clients, tag) = (Arc::clone(&stop), clients.to_vec(), tag.to_owned());
+                let (stop, count, clients, tag) = (
+                    Arc::clone(&stop),
+                    Arc::clone(&count),
+                    clients.to_vec(),
+                    tag.to_owned(),
+                );
                 std::thread::spawn(move || {
                     let (mut acked, mut statuses) = (Vec::new(), Vec::new());
                     for i in 0..1_000_000 {
@@ -185,6 +193,7 @@ impl Senders {
                                 statuses.push(r.status);
                                 if r.status == 200 {
                                     acked.push(id);
+                                    count.fetch_add(1, Ordering::Relaxed);
                                 } else {
                                     std::thread::sleep(Duration::from_millis(20));
                                 }
@@ -197,7 +206,20 @@ impl Senders {
                 })
             })
             .collect();
-        Self { stop, threads }
+        Self {
+            stop,
+            acked: count,
+            threads,
+        }
+    }
+
+    /// Waits (at most 30 s) until `n` ids in all are acknowledged, so a
+    /// slow machine still puts the load under test before a fault.
+    fn wait_for_acks(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.acked.load(Ordering::Relaxed) < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn finish(self) -> (Vec<String>, Vec<u16>) {
@@ -238,8 +260,12 @@ fn kill_9_of_one_replica_mid_ingest_loses_nothing_acknowledged() {
     let clients: Vec<Client> = servers.iter().map(Server::client).collect();
     let senders = Senders::start(&clients, 8, "k");
     std::thread::sleep(Duration::from_millis(1500));
+    senders.wait_for_acks(60);
     servers[0].kill();
+    let before = senders.acked.load(Ordering::Relaxed);
     std::thread::sleep(Duration::from_millis(1500));
+    // The survivors carry the load on after the kill.
+    senders.wait_for_acks(before + 60);
     let (acked, statuses) = senders.finish();
     assert!(acked.len() > 100, "load ran: {} acknowledged", acked.len());
     assert!(
