@@ -22,7 +22,7 @@ use crate::metrics::{
 use crate::observe::{BatchCounts, WebhookOutcome};
 use crate::peer::PeerSocket;
 use crate::read_access::{ReadAccess, ReadTokens};
-use crate::stream::{self, Filter, Hub};
+use crate::stream::{self, Hub};
 use crate::webhook_body::WebhookBody;
 use crate::webhook_result::{Source, WebhookResult};
 use crate::{feed_query, messages_query, ui};
@@ -489,11 +489,7 @@ pub(crate) async fn message_stream(
     let slot = state.hub.admit().ok_or(ApiError::TooManyStreams)?;
     let body = stream::open(
         slot,
-        after,
-        Filter {
-            from: query.from,
-            q: query.q,
-        },
+        domain::FeedQuery { after, ..query },
         follow,
         req.conn_data::<PeerSocket>().cloned(),
     );

@@ -20,7 +20,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use actix_web::web::Bytes;
-use domain::{FeedItem, FeedLimit, FeedQuery, MAX_FEED_LIMIT, MessageStore, SearchText, Seq};
+use domain::{FeedItem, FeedLimit, FeedQuery, MAX_FEED_LIMIT, MessageStore, Seq};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, watch};
 
@@ -54,26 +54,6 @@ impl Event {
 fn frame(item: &FeedItem) -> Bytes {
     let json = serde_json::to_string(&FeedItemDto::from(item)).unwrap_or_default();
     Bytes::from(format!("id: {}\ndata: {json}\n\n", item.seq))
-}
-
-/// A stream's filters, as `/messages/feed` takes them.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Filter {
-    pub(crate) from: Option<String>,
-    pub(crate) q: Option<SearchText>,
-}
-
-impl Filter {
-    /// The feed's query for a page after `after`: the store filters the
-    /// replay and [`FeedQuery::admits`] the live events, by one rule.
-    fn query(&self, after: Seq) -> FeedQuery {
-        FeedQuery {
-            after,
-            from: self.from.clone(),
-            q: self.q.clone(),
-            limit: FeedLimit::new(i64::from(MAX_FEED_LIMIT)).unwrap_or_default(),
-        }
-    }
 }
 
 /// What the poller thread and the streams share.
@@ -283,21 +263,22 @@ impl futures_core::Stream for Body {
     }
 }
 
-/// Starts the task feeding one stream from `after` and returns its body.
-/// With `follow` false the stream ends once it has replayed what is stored.
+/// Starts the task feeding one stream from `query.after`, filtered as the
+/// feed filters (`from`, `q`), and returns its body. The store filters the
+/// replay and [`FeedQuery::admits`] the live events: one rule. With
+/// `follow` false the stream ends once it has replayed what is stored.
 /// `peer` tells the task when the client hangs up, so its slot is freed
 /// then rather than at the next heartbeat.
-pub(crate) fn open(
-    slot: Slot,
-    after: Seq,
-    filter: Filter,
-    follow: bool,
-    peer: Option<PeerSocket>,
-) -> Body {
+pub(crate) fn open(slot: Slot, query: FeedQuery, follow: bool, peer: Option<PeerSocket>) -> Body {
+    // Replay pages are as large as the feed allows, whatever was asked.
+    let query = FeedQuery {
+        limit: FeedLimit::new(i64::from(MAX_FEED_LIMIT)).unwrap_or_default(),
+        ..query
+    };
     let hub = Arc::clone(&slot.0);
     // One slot more than the buffer: the final `resume` event always fits.
     let (tx, rx) = mpsc::channel(hub.config.client_buffer + 1);
-    actix_web::rt::spawn(feed_client(hub, after, filter, follow, peer, tx));
+    actix_web::rt::spawn(feed_client(hub, query, follow, peer, tx));
     Body {
         frames: rx,
         _slot: slot,
@@ -338,10 +319,13 @@ impl Client {
 
 /// Replays from the store until a short page, so the position is close to
 /// the end before (and again after) joining the broadcast.
-async fn replay(hub: &Arc<Hub>, client: &mut Client, filter: &Filter) -> Result<(), ()> {
+async fn replay(hub: &Arc<Hub>, client: &mut Client, filter: &FeedQuery) -> Result<(), ()> {
     loop {
         let store = Arc::clone(&hub.store);
-        let query = filter.query(client.last_sent);
+        let query = FeedQuery {
+            after: client.last_sent,
+            ..filter.clone()
+        };
         let page = actix_web::web::block(move || store.feed(&query))
             .await
             .map_err(|_| ())?
@@ -368,8 +352,7 @@ async fn replay(hub: &Arc<Hub>, client: &mut Client, filter: &Filter) -> Result<
 
 async fn feed_client(
     hub: Arc<Hub>,
-    after: Seq,
-    filter: Filter,
+    filter: FeedQuery,
     follow: bool,
     peer: Option<PeerSocket>,
     tx: mpsc::Sender<Bytes>,
@@ -377,14 +360,13 @@ async fn feed_client(
     let mut stopping = hub.stopping.subscribe();
     let mut client = Client {
         tx,
-        last_sent: after,
+        last_sent: filter.after,
     };
     // Browsers reconnect after this many milliseconds if the stream drops.
     let _ = client.tx.try_send(Bytes::from_static(b"retry: 1000\n\n"));
     if replay(&hub, &mut client, &filter).await.is_err() || !follow {
         return;
     }
-    let live = filter.query(after);
     let mut events = hub.subscribe();
     if replay(&hub, &mut client, &filter).await.is_err() {
         return;
@@ -408,7 +390,7 @@ async fn feed_client(
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event) => {
-                    if event.item.seq <= client.last_sent || !live.admits(&event.item.message) {
+                    if event.item.seq <= client.last_sent || !filter.admits(&event.item.message) {
                         continue;
                     }
                     match client.send(event.item.seq, event.frame.clone()) {
