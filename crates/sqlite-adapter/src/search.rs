@@ -147,14 +147,14 @@ fn matching_rowids(
     needle: &str,
     cache: &Mutex<MatchCache>,
 ) -> rusqlite::Result<Vec<i64>> {
-    let mark: i64 = conn
-        .prepare_cached(&format!("SELECT COALESCE({SEARCH_MARK}, 0)"))?
-        .query_row([], |r| r.get(0))?;
-    // Retention deletes a rowid prefix: rows below the first are gone.
-    let floor: i64 = conn
-        .prepare_cached("SELECT COALESCE(MIN(rowid), 9223372036854775807) FROM messages")?
-        .query_row([], |r| r.get(0))?;
-    let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+    // The index's mark, and the first live row: retention deletes a rowid
+    // prefix, so every row below it is gone.
+    let (mark, floor): (i64, i64) = conn
+        .prepare_cached(&format!(
+            "SELECT COALESCE({SEARCH_MARK}, 0), COALESCE(MIN(rowid), 9223372036854775807) \
+             FROM messages"
+        ))?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     let held = cache
         .lock()
         .ok()
@@ -167,6 +167,7 @@ fn matching_rowids(
     let mut rowids = if from < mark {
         let mut indexed = Vec::with_capacity(known.len());
         indexed.extend_from_slice(&known);
+        let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
         let mut past = conn.prepare_cached(
             "SELECT rowid FROM messages_search WHERE messages_search MATCH ?1 AND rowid > ?2 \
              ORDER BY rowid",
