@@ -32,4 +32,6 @@ pub use standard_webhooks::{
 };
 pub use stats::{SenderCount, Stats, TOP_SENDERS};
 pub use store::{BoxError, InsertOutcome, MessageStore, StoreError, SubmitResult};
-pub use timestamp::{Timestamp, TimestampError, date_of_day_key, day_key, day_of_sort_key};
+pub use timestamp::{
+    Timestamp, TimestampError, after_day, date_of_day_key, day_key, day_of_sort_key,
+};

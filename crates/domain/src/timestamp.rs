@@ -142,6 +142,13 @@ pub fn day_of_sort_key(key: &str) -> &str {
     key.get(..8).unwrap_or(key)
 }
 
+/// A bound above every sort key of day `day` (a day key) and below every
+/// key of a later day: keys are fixed-width digits and `~` sorts after them.
+#[must_use]
+pub fn after_day(day: &str) -> String {
+    format!("{day}~")
+}
+
 /// The date a stored day key names; `None` when it is not one.
 #[must_use]
 pub fn date_of_day_key(key: &str) -> Option<time::Date> {
@@ -248,6 +255,8 @@ mod tests {
         let ts = Timestamp::parse("2025-03-10T01:30:00.5Z").expect("valid");
         assert_eq!(ts.day_key(), "20250310");
         assert_eq!(day_of_sort_key(&ts.sort_key()), ts.day_key());
+        assert!(ts.sort_key() < after_day(&ts.day_key()));
+        assert!(after_day(&ts.day_key()).as_str() < "20250311000000000000000");
         let date = time::Date::from_calendar_date(2025, time::Month::March, 10).expect("date");
         assert_eq!(day_key(date), "20250310");
         assert_eq!(date_of_day_key("20250310"), Some(date));

@@ -86,7 +86,7 @@ fn since_count(tx: &mut Transaction<'_>, since_key: &str) -> Result<i64, postgre
     let partial: i64 = tx
         .query_one(
             "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
-            &[&since_key, &format!("{day}~")],
+            &[&since_key, &domain::after_day(day)],
         )?
         .get(0);
     let later: i64 = tx
@@ -142,7 +142,7 @@ fn seek(
         let partial: i64 = tx
             .query_one(
                 "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
-                &[&key, &format!("{day}~")],
+                &[&key, &domain::after_day(day)],
             )?
             .get(0);
         if skip < partial {

@@ -91,19 +91,13 @@ fn count(
     }
 }
 
-/// The sort key at which the day after `day` starts: any key of a later day
-/// compares greater, since keys are fixed-width digits.
-fn next_day_start(day: &str) -> String {
-    format!("{day}~")
-}
-
 /// Messages at or after `since_key`: the rest of its day counted in the
 /// index, later days summed from `day_counts`.
 pub(crate) fn since_count(conn: &Connection, since_key: &str) -> rusqlite::Result<i64> {
     let day = domain::day_of_sort_key(since_key);
     let partial: i64 = conn
         .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
-        .query_row(params![since_key, next_day_start(day)], |r| r.get(0))?;
+        .query_row(params![since_key, domain::after_day(day)], |r| r.get(0))?;
     let later: i64 = conn
         .prepare_cached("SELECT COALESCE(SUM(message_count), 0) FROM day_counts WHERE day > ?1")?
         .query_row([day], |r| r.get(0))?;
@@ -124,7 +118,7 @@ fn seek(
         let day = domain::day_of_sort_key(key);
         let partial: i64 = conn
             .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
-            .query_row(params![key, next_day_start(day)], |r| r.get(0))?;
+            .query_row(params![key, domain::after_day(day)], |r| r.get(0))?;
         let partial = u64::try_from(partial).unwrap_or(0);
         if skip < partial {
             return Ok((key.to_owned(), skip));
