@@ -187,6 +187,30 @@ impl SigningKeys {
     }
 }
 
+impl SigningKeys {
+    /// Checks Meta's `X-Hub-Signature-256` header value against the raw
+    /// body. Meta always writes the `sha256=` prefix, so, unlike
+    /// [`Self::verify`], a bare hex digest is [`SignatureError::Malformed`]:
+    /// without the prefix, the header is not one of Meta's.
+    ///
+    /// # Errors
+    /// [`SignatureError`] when the header is absent, lacks the prefix, is
+    /// malformed or matches no accepted secret.
+    pub fn verify_meta(
+        &self,
+        body: &[u8],
+        header: Option<&[u8]>,
+    ) -> Result<SecretSlot, SignatureError> {
+        match header.map(<[u8]>::trim_ascii).filter(|h| !h.is_empty()) {
+            None => Err(SignatureError::Missing),
+            Some(h) if !h.get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"sha256=")) => {
+                Err(SignatureError::Malformed)
+            }
+            Some(h) => self.verify(body, Some(h)),
+        }
+    }
+}
+
 fn parse_header(header: Option<&[u8]>) -> Result<[u8; TAG_LEN], SignatureError> {
     let raw = header.map(<[u8]>::trim_ascii).unwrap_or_default();
     if raw.is_empty() {
@@ -235,6 +259,29 @@ mod tests {
         assert_eq!(
             secret.sign(b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn meta_requires_the_prefix() {
+        let k = keys();
+        let hex = k.primary().sign(BODY);
+        let with = format!("sha256={hex}");
+        assert_eq!(
+            k.verify_meta(BODY, Some(with.as_bytes())),
+            Ok(SecretSlot::Primary)
+        );
+        let upper = format!("SHA256={hex}");
+        assert!(k.verify_meta(BODY, Some(upper.as_bytes())).is_ok());
+        assert_eq!(
+            k.verify_meta(BODY, Some(hex.as_bytes())),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(k.verify_meta(BODY, None), Err(SignatureError::Missing));
+        assert_eq!(k.verify_meta(BODY, Some(b"  ")), Err(SignatureError::Missing));
+        assert_eq!(
+            k.verify_meta(b"other", Some(with.as_bytes())),
+            Err(SignatureError::Mismatch)
         );
     }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use domain::{SigningKeys, WebhookSecret};
 
-use crate::read_access::ReadTokens;
+use crate::tokens::ReadTokens;
 
 /// hookbox's HTTP settings, validated.
 #[derive(Debug, Clone)]
@@ -200,7 +200,7 @@ impl Config {
         let retention = match lookup("RETENTION") {
             None => None,
             Some(v) if v.trim().is_empty() => None,
-            Some(v) => Some(crate::retention::parse_period(&v).ok_or_else(|| {
+            Some(v) => Some(parse_period(&v).ok_or_else(|| {
                 invalid(
                     "RETENTION",
                     "a positive duration with a unit, like 30d, 12h, 90m or 45s",
@@ -367,6 +367,27 @@ fn whatsapp(
             max_body_bytes,
         })),
     }
+}
+
+/// Parses `30d`, `12h`, `90m` or `45s` (a positive whole number and one
+/// unit).
+#[must_use]
+pub fn parse_period(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = number.parse().ok().filter(|n| *n > 0)?;
+    let seconds = match unit {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        _ => None,
+    }?;
+    // Past a century it is no retention at all; refuse the typo.
+    (seconds <= 100 * 365 * 86_400).then(|| Duration::from_secs(seconds))
 }
 
 fn parse_level(value: &str) -> Option<slog::Level> {

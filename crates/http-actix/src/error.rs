@@ -7,34 +7,11 @@ use actix_web::{HttpResponse, ResponseError};
 use domain::{SignatureError, StoreError};
 use serde::Serialize;
 
-use crate::read_access::Refusal;
+pub use crate::problem::ErrorDetail;
+use crate::tokens::Refusal;
 
 /// Seconds a client is asked to wait before retrying a 503.
 const RETRY_AFTER_SECS: &str = "1";
-
-/// One entry of a 422 body, in FastAPI's shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ErrorDetail {
-    /// Where: `["body", "from"]`, `["query", "limit"]`, `["body"]`…
-    pub loc: Vec<String>,
-    /// What is wrong, for people.
-    pub msg: String,
-    /// What is wrong, for programs.
-    #[serde(rename = "type")]
-    pub kind: String,
-}
-
-impl ErrorDetail {
-    /// An entry at `loc`.
-    #[must_use]
-    pub fn new(loc: &[&str], msg: impl Into<String>, kind: impl Into<String>) -> Self {
-        Self {
-            loc: loc.iter().map(|s| (*s).to_owned()).collect(),
-            msg: msg.into(),
-            kind: kind.into(),
-        }
-    }
-}
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +24,7 @@ pub enum ApiError {
     InvalidStandardSignature(domain::StandardSignatureError),
     /// 401: a read without a valid bearer token while `API_TOKENS` is set.
     #[error("unauthorized read ({0:?})")]
-    Unauthorized(crate::read_access::Refusal),
+    Unauthorized(Refusal),
     /// 503: `STREAM_MAX_CLIENTS` streams are open already.
     #[error("too many open streams")]
     TooManyStreams,

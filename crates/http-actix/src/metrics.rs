@@ -168,7 +168,7 @@ fn describe() {
     metrics::gauge!(OPEN_STREAMS).set(0.0);
     metrics::describe_gauge!(BUILD_INFO, "Build information");
     metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
-    for result in crate::webhook_result::WebhookResult::ALL {
+    for result in crate::outcome::WebhookResult::ALL {
         metrics::counter!(WEBHOOK_REQUESTS, "result" => result.as_str()).increment(0);
     }
 }

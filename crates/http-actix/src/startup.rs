@@ -12,10 +12,14 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use slog::Logger;
 
 use crate::config::Config;
-use crate::observe::{Observer, observe};
-use crate::retention::Purger;
-use crate::routes::{self, AppState};
-use crate::stream::Hub;
+use crate::guard::ReadGuard;
+use crate::ingest::{Ingest, WebhookState, WhatsAppState};
+use crate::jobs::Purger;
+use crate::middleware::{Observer, observe};
+use crate::ops::OpsState;
+use crate::read::{Hub, ReadState};
+use crate::routes;
+use crate::wake::NewMessages;
 
 /// Blocking threads per worker for store calls.
 const BLOCKING_THREADS_PER_WORKER: usize = 16;
@@ -59,21 +63,34 @@ impl Application {
             .retention
             .map(|period| Purger::start(Arc::clone(&store), period, logger.clone()))
             .transpose()?;
-        let state = web::Data::new(AppState {
-            read_tokens: config.read_tokens.clone(),
-            hub: Arc::clone(&hub),
-            store,
+        let woken = Arc::clone(&hub);
+        let ingest = Ingest::new(Arc::clone(&store), NewMessages::new(move || woken.notify()));
+        let webhook = web::Data::new(WebhookState {
+            ingest: ingest.clone(),
             keys: config.keys.clone(),
             max_body_bytes: config.max_body_bytes,
             tolerance_seconds: config.tolerance_seconds,
-            whatsapp: config.whatsapp.clone(),
-            metrics,
         });
+        let whatsapp = web::Data::new(WhatsAppState {
+            ingest,
+            config: config.whatsapp.clone(),
+            logger: logger.clone(),
+        });
+        let read = web::Data::new(ReadState {
+            store: Arc::clone(&store),
+            hub: Arc::clone(&hub),
+        });
+        let ops = web::Data::new(OpsState { store, metrics });
+        let guard = web::Data::new(ReadGuard(config.read_tokens.clone()));
         let observer = web::Data::new(Observer::new(logger));
         let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(webhook.clone())
+                .app_data(whatsapp.clone())
+                .app_data(read.clone())
+                .app_data(ops.clone())
+                .app_data(guard.clone())
                 .app_data(observer.clone())
                 .wrap(from_fn(observe))
                 .configure(routes::configure)
@@ -152,34 +169,5 @@ async fn shutdown_signal() {
         }
         // Cannot listen: stop on nothing rather than at once.
         _ => std::future::pending::<()>().await,
-    }
-}
-
-/// `hookbox healthcheck`: asks the local server's `/health/ready` (on
-/// `PORT`, default 8000) and exits 0 when it answers 200, 1 otherwise. For
-/// container health checks in images that ship no curl.
-#[must_use]
-pub fn healthcheck() -> std::process::ExitCode {
-    use std::io::{Read, Write};
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(8000);
-    let timeout = Duration::from_secs(3);
-    let probe = || -> std::io::Result<bool> {
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-        let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))?;
-        stream.write_all(
-            b"GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-        )?;
-        let mut head = [0_u8; 12];
-        stream.read_exact(&mut head)?;
-        Ok(head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"))
-    };
-    match probe() {
-        Ok(true) => std::process::ExitCode::SUCCESS,
-        Ok(false) | Err(_) => std::process::ExitCode::FAILURE,
     }
 }

@@ -1,10 +1,10 @@
-//! The request decoders on their own, for fuzzing and for other services
-//! that accept the same webhooks: exactly what the handlers run, minus I/O.
+//! The webhook body decoder on its own, for fuzzing and for other services
+//! that accept the same webhooks: exactly what the handler runs, minus I/O.
 
-use domain::{Message, MessageQuery, ValidationErrors};
+use domain::{Message, ValidationErrors};
 
-use crate::error::ErrorDetail;
-use crate::webhook_body::WebhookBody;
+use super::webhook_body::WebhookBody;
+use crate::problem::ErrorDetail;
 
 /// Decodes and validates a webhook body as `POST /webhook` does once the
 /// signature has been checked.
@@ -30,12 +30,4 @@ pub fn body_details(errors: &ValidationErrors) -> Vec<ErrorDetail> {
             )
         })
         .collect()
-}
-
-/// Parses `GET /messages`'s query string as the endpoint does.
-///
-/// # Errors
-/// The 422 detail list the endpoint would answer.
-pub fn parse_messages_query(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>> {
-    crate::messages_query::parse(query_string)
 }

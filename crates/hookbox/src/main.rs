@@ -1,21 +1,84 @@
-//! The `hookbox` binary: read the configuration, open the store, serve.
-//! `hookbox healthcheck` probes `/health/ready` for container health checks.
+//! The `hookbox` binary: the command line, then the one subcommand asked
+//! for. `hookbox` alone (or `hookbox serve`) reads the configuration, opens
+//! the store and serves.
 
+mod arenas;
+mod healthcheck;
 mod sign;
 mod wiring;
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use http_actix::{Application, Config, logging, metrics};
 use wiring::StoreSettings;
 
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hookbox",
+    version,
+    about = "hookbox: receives signed webhooks, stores each message once, serves them back.",
+    long_about = "hookbox: receives signed webhooks, stores each message once, serves them back.\n\nConfiguration comes from the environment (WEBHOOK_SECRET, DATABASE_URL, PORT…; see the README). `hookbox` alone runs `serve`.",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default): configuration from the environment.
+    Serve,
+    /// Print the signature header(s) a sender puts on a body.
+    Sign(sign::SignArgs),
+    /// Probe the local server's /health/ready: exit 0 when ready, 1 if not.
+    Healthcheck,
+}
+
 fn main() -> ExitCode {
-    match std::env::args().nth(1).as_deref() {
-        Some("healthcheck") => return http_actix::startup::healthcheck(),
-        Some("sign") => return print_signature(),
-        _ => {}
+    // Help, version and usage errors end here, before anything is read,
+    // bound or created.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve_from_env(),
+        Command::Sign(args) => sign::print(&args),
+        Command::Healthcheck => healthcheck::run(),
     }
-    http_actix::arenas::limit_malloc_arenas();
+}
+
+/// Help and version go to stdout with exit 0; a usage error is one line
+/// on stderr with exit 2.
+fn usage(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        // Prints to stdout, as asked.
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = e.render().to_string();
+    // clap's message, without the usage and tip that follow it.
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    eprintln!("{} (see 'hookbox --help')", message.join(" "));
+    ExitCode::from(2)
+}
+
+fn serve_from_env() -> ExitCode {
+    arenas::limit_malloc_arenas();
     // Read once, HTTP side then store side, before anything starts.
     let env = |name: &str| std::env::var(name).ok();
     let config = match Config::from_lookup(env) {
@@ -71,26 +134,6 @@ fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Re
 
 #[expect(
     clippy::print_stdout,
-    reason = "a command-line helper whose output is the headers"
-)]
-fn print_signature() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(2).collect();
-    match sign::run(&args) {
-        Ok(lines) => {
-            for line in lines {
-                println!("{line}");
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("hookbox sign: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-#[expect(
-    clippy::print_stdout,
     reason = "the logger is not built yet; stdout must still carry JSON"
 )]
 fn fatal(message: &str) -> ExitCode {
@@ -104,4 +147,16 @@ fn fatal(message: &str) -> ExitCode {
     println!("{line}");
     eprintln!("hookbox: {message}");
     ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

@@ -25,7 +25,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::config::StreamConfig;
-use crate::dto::FeedItemDto;
+use super::dto::FeedItemDto;
 use crate::peer::PeerSocket;
 
 /// How often the hub asks the store for messages other replicas stored.

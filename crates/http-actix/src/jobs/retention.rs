@@ -15,7 +15,7 @@ use slog::Logger;
 use crate::metrics::PURGED_MESSAGES;
 
 /// Rows per purge transaction.
-pub const PURGE_BATCH: u32 = 200;
+pub(crate) const PURGE_BATCH: u32 = 200;
 
 /// After each batch the purger rests this many times as long as the batch
 /// took, so purging takes at most a fifth of the writer's time and a burst
@@ -24,29 +24,8 @@ const REST_FACTOR: u32 = 4;
 
 /// How often a run starts: a tenth of the period, between 1 s and 60 s.
 #[must_use]
-pub fn run_every(period: Duration) -> Duration {
+pub(crate) fn run_every(period: Duration) -> Duration {
     (period / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
-}
-
-/// Parses `30d`, `12h`, `90m` or `45s` (a positive whole number and one
-/// unit).
-#[must_use]
-pub fn parse_period(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n: u64 = number.parse().ok().filter(|n| *n > 0)?;
-    let seconds = match unit {
-        "s" => Some(n),
-        "m" => n.checked_mul(60),
-        "h" => n.checked_mul(3600),
-        "d" => n.checked_mul(86_400),
-        _ => None,
-    }?;
-    // Past a century it is no retention at all; refuse the typo.
-    (seconds <= 100 * 365 * 86_400).then(|| Duration::from_secs(seconds))
 }
 
 /// The running purger; dropping it stops the thread (after its batch).
@@ -150,7 +129,7 @@ mod tests {
             ("36501d", None),
             ("", None),
         ] {
-            assert_eq!(parse_period(text).map(|d| d.as_secs()), secs, "{text:?}");
+            assert_eq!(crate::config::parse_period(text).map(|d| d.as_secs()), secs, "{text:?}");
         }
         assert_eq!(run_every(Duration::from_secs(3)), Duration::from_secs(1));
         assert_eq!(run_every(Duration::from_secs(300)), Duration::from_secs(30));

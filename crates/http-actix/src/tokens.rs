@@ -1,17 +1,11 @@
-//! Read tokens: with `API_TOKENS` set, reads need `Authorization: Bearer
+//! Read tokens (a leaf, no actix): with `API_TOKENS` set, reads need `Authorization: Bearer
 //! <token>`. Tokens are kept only as SHA-256 digests and compared in
 //! constant time, each against every configured one, so neither the time
 //! taken nor a log line says which part of a guess was right.
 
-use std::future::{Ready, ready};
-
-use actix_web::http::header::AUTHORIZATION;
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::ApiError;
-use crate::routes::AppState;
 
 /// The accepted tokens, as digests; `Debug` shows only how many.
 #[derive(Clone)]
@@ -73,42 +67,25 @@ pub enum Refusal {
     Invalid,
 }
 
-/// Proof that the request may read: an extractor on every read handler.
-/// With no tokens configured every request may.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ReadAccess;
-
-impl FromRequest for ReadAccess {
-    type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let tokens = req
-            .app_data::<web::Data<AppState>>()
-            .and_then(|s| s.read_tokens.clone());
-        ready(match tokens {
-            None => Ok(Self),
-            Some(tokens) => check(req, &tokens).map(|()| Self),
-        })
-    }
-}
-
-fn check(req: &HttpRequest, tokens: &ReadTokens) -> Result<(), ApiError> {
-    let header = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim);
-    let Some(header) = header else {
-        return Err(ApiError::Unauthorized(Refusal::Missing));
-    };
-    let (scheme, token) = header.split_once(' ').unwrap_or((header, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::Unauthorized(Refusal::Missing));
-    }
-    if tokens.accepts(token.trim()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized(Refusal::Invalid))
+impl ReadTokens {
+    /// Checks an `Authorization` header's value (`None` when absent):
+    /// `Bearer <token>` with one of the accepted tokens.
+    ///
+    /// # Errors
+    /// [`Refusal::Missing`] without a bearer token, [`Refusal::Invalid`]
+    /// for a token that is not accepted.
+    pub fn check(&self, authorization: Option<&str>) -> Result<(), Refusal> {
+        let Some(header) = authorization.map(str::trim) else {
+            return Err(Refusal::Missing);
+        };
+        let (scheme, token) = header.split_once(' ').unwrap_or((header, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(Refusal::Missing);
+        }
+        if self.accepts(token.trim()) {
+            Ok(())
+        } else {
+            Err(Refusal::Invalid)
+        }
     }
 }

@@ -19,7 +19,7 @@ use slog::{Level, Logger};
 
 use crate::error::{ApiError, describe};
 use crate::metrics::{HTTP_REQUESTS, REQUEST_LATENCY};
-use crate::webhook_result::{Source, WebhookResult};
+use crate::outcome::{WebhookOutcome, WebhookResult};
 
 /// The request-id header, read and written.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -36,11 +36,6 @@ pub struct Observer {
 }
 
 impl Observer {
-    /// The logger, for lines a handler adds (a skipped message, say).
-    pub(crate) fn logger(&self) -> &Logger {
-        &self.logger
-    }
-
     /// Logs through `logger`.
     #[must_use]
     pub fn new(logger: Logger) -> Self {
@@ -83,26 +78,6 @@ impl RequestIds {
 /// A caller's id is reused when it is 1 to 128 visible ASCII characters.
 fn acceptable_request_id(value: &[u8]) -> bool {
     (1..=128).contains(&value.len()) && value.iter().all(|b| (0x21..=0x7e).contains(b))
-}
-
-/// How a webhook request ended, left in the request's extensions by the
-/// handler for the log line and the metrics.
-#[derive(Debug, Clone)]
-pub(crate) struct WebhookOutcome {
-    pub(crate) result: WebhookResult,
-    pub(crate) message_id: Option<String>,
-    /// The scheme that verified the request, once known.
-    pub(crate) source: Option<Source>,
-    /// For a notification of many messages: what became of them.
-    pub(crate) batch: Option<BatchCounts>,
-}
-
-/// What became of the messages of one notification.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct BatchCounts {
-    pub(crate) stored: usize,
-    pub(crate) duplicates: usize,
-    pub(crate) skipped: usize,
 }
 
 /// The longest `message_id` logged in full; longer ones are cut.

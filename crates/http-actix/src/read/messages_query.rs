@@ -2,7 +2,7 @@
 
 use domain::{Cursor, Limit, MessageQuery, Offset, SearchText, Timestamp};
 
-use crate::error::ErrorDetail;
+use crate::problem::ErrorDetail;
 
 /// The query's parameters as sent, after URL decoding (last one wins).
 #[derive(Debug, Default)]
@@ -21,7 +21,7 @@ struct RawParams {
 ///
 /// # Errors
 /// One 422 detail per parameter that is out of range or unparsable.
-pub(crate) fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>> {
+pub fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>> {
     let mut raw = RawParams::default();
     for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
         let slot = match &*key {

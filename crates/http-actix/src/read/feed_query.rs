@@ -4,8 +4,8 @@
 
 use domain::{FeedError, FeedLimit, FeedQuery, SearchText, Seq};
 
-use crate::error::ErrorDetail;
-use crate::messages_query::{integer, restore_plus};
+use crate::problem::ErrorDetail;
+use super::messages_query::{integer, restore_plus};
 
 /// The most days `/stats/daily` reports at once.
 pub(crate) const MAX_DAYS: i64 = 366;

@@ -143,9 +143,3 @@ impl DailyDto {
         }
     }
 }
-
-/// `{"status": …}` bodies.
-#[derive(Debug, Serialize)]
-pub(crate) struct StatusDto {
-    pub(crate) status: &'static str,
-}

@@ -1,4 +1,4 @@
-//! [`WebhookResult`]: how a webhook request ended. One enum serves the
+//! [`WebhookResult`] and [`WebhookOutcome`]: how a webhook request ended. One enum serves the
 //! handler that decides it, the `webhook_requests_total{result}` label and
 //! the request's log line, so the three cannot disagree.
 
@@ -81,4 +81,24 @@ impl Source {
             Self::WhatsApp => "whatsapp",
         }
     }
+}
+
+/// How a webhook request ended, left in the request's extensions by the
+/// handler for the log line and the metrics.
+#[derive(Debug, Clone)]
+pub(crate) struct WebhookOutcome {
+    pub(crate) result: WebhookResult,
+    pub(crate) message_id: Option<String>,
+    /// The scheme that verified the request, once known.
+    pub(crate) source: Option<Source>,
+    /// For a notification of many messages: what became of them.
+    pub(crate) batch: Option<BatchCounts>,
+}
+
+/// What became of the messages of one notification.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct BatchCounts {
+    pub(crate) stored: usize,
+    pub(crate) duplicates: usize,
+    pub(crate) skipped: usize,
 }

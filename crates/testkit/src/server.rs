@@ -45,7 +45,7 @@ pub fn hookbox_binary() -> PathBuf {
             let release = profile_dir.file_name().is_some_and(|n| n == "release");
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let mut build = Command::new(cargo);
-            build.args(["build", "--quiet", "-p", "hookbox-http", "--bin", "hookbox"]);
+            build.args(["build", "--quiet", "-p", "hookbox", "--bin", "hookbox"]);
             if release {
                 build.arg("--release");
             }

@@ -14,7 +14,7 @@ use domain::{Message, MessageId, MessageText, Msisdn, Timestamp};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::error::ErrorDetail;
+use crate::problem::ErrorDetail;
 
 /// The `object` of notifications that carry messages.
 pub(crate) const BUSINESS_ACCOUNT: &str = "whatsapp_business_account";

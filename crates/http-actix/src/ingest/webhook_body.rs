@@ -8,7 +8,7 @@ use std::fmt;
 use domain::{Field, MessageInput, RawField};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::error::ErrorDetail;
+use crate::problem::ErrorDetail;
 
 /// One field's decoded value.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -430,8 +430,8 @@ mod properties {
     use serde_json::{Value, json};
 
     /// What the handler does with a signed body, minus the store.
-    fn check(bytes: &[u8]) -> Result<Message, Vec<crate::error::ErrorDetail>> {
-        crate::inputs::validate_webhook_body(bytes)
+    fn check(bytes: &[u8]) -> Result<Message, Vec<crate::problem::ErrorDetail>> {
+        super::super::decode::validate_webhook_body(bytes)
     }
 
     fn to_json(m: &Message) -> Vec<u8> {

@@ -11,12 +11,12 @@
 //! already set (an operator's own value wins; the container image sets it).
 
 /// The arena cap hookbox asks for.
-pub const MALLOC_ARENA_MAX: &str = "2";
+pub(crate) const MALLOC_ARENA_MAX: &str = "2";
 
 /// Re-executes this binary with `MALLOC_ARENA_MAX` set, keeping the process
 /// id and arguments, when it is unset and the C library is glibc. Returns
 /// (and the service runs with glibc's defaults) when it cannot.
-pub fn limit_malloc_arenas() {
+pub(crate) fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;

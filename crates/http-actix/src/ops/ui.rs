@@ -6,10 +6,10 @@
 
 use actix_web::HttpResponse;
 
-const PAGE: &str = include_str!("../ui/index.html");
-const SCRIPT: &str = include_str!("../ui/app.js");
-const STYLE: &str = include_str!("../ui/app.css");
-const ICON: &str = include_str!("../ui/icon.svg");
+const PAGE: &str = include_str!("../../ui/index.html");
+const SCRIPT: &str = include_str!("../../ui/app.js");
+const STYLE: &str = include_str!("../../ui/app.css");
+const ICON: &str = include_str!("../../ui/icon.svg");
 
 /// Only this origin's script, style and requests; no frames, no forms
 /// posted elsewhere, no plugins.
