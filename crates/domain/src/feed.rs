@@ -16,6 +16,7 @@ pub const MAX_FEED_LIMIT: u32 = 1000;
 
 /// Why a feed parameter was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FeedError {
     /// `limit` is outside `1..=1000`.
     #[error("Input should be between 1 and {MAX_FEED_LIMIT}")]
@@ -170,6 +171,58 @@ pub struct DayCount {
     pub count: u64,
 }
 
+/// The most days one daily report covers.
+pub const MAX_DAYS: u16 = 366;
+/// The days a daily report covers when not asked.
+pub const DEFAULT_DAYS: u16 = 30;
+
+/// The days of a daily report: `days` days (1 to [`MAX_DAYS`]) ending on
+/// `last`, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayRange {
+    first: time::Date,
+    last: time::Date,
+}
+
+/// Why a [`DayRange`] cannot be made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DayRangeError {
+    /// `days` is not between 1 and [`MAX_DAYS`].
+    #[error("Input should be between 1 and {MAX_DAYS}")]
+    DaysOutOfRange,
+}
+
+impl DayRange {
+    /// `days` days ending on `last` ([`DEFAULT_DAYS`] when `None`). A range
+    /// reaching before the calendar's first day starts there.
+    ///
+    /// # Errors
+    /// [`DayRangeError::DaysOutOfRange`] unless `1 <= days <= MAX_DAYS`.
+    pub fn ending(last: time::Date, days: Option<i64>) -> Result<Self, DayRangeError> {
+        let days = days.unwrap_or(i64::from(DEFAULT_DAYS));
+        if !(1..=i64::from(MAX_DAYS)).contains(&days) {
+            return Err(DayRangeError::DaysOutOfRange);
+        }
+        let first = last
+            .checked_sub(time::Duration::days(days - 1))
+            .unwrap_or(time::Date::MIN);
+        Ok(Self { first, last })
+    }
+
+    /// The first day, inclusive.
+    #[must_use]
+    pub fn first(&self) -> time::Date {
+        self.first
+    }
+
+    /// The last day, inclusive.
+    #[must_use]
+    pub fn last(&self) -> time::Date {
+        self.last
+    }
+}
+
 /// Every day from `first` to `last` (inclusive) with its count from
 /// `counts` (the days a store reported), zero where it reported none.
 #[must_use]
@@ -189,6 +242,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn day_ranges_cover_one_to_366_days() {
+        let day =
+            |d: u8| time::Date::from_calendar_date(2025, time::Month::March, d).expect("date");
+        let r = DayRange::ending(day(10), Some(3)).expect("valid");
+        assert_eq!((r.first(), r.last()), (day(8), day(10)));
+        let default = DayRange::ending(day(31), None).expect("valid");
+        assert_eq!(default.first(), day(2));
+        for bad in [0, -1, 367] {
+            assert_eq!(
+                DayRange::ending(day(1), Some(bad)),
+                Err(DayRangeError::DaysOutOfRange)
+            );
+        }
+        assert!(DayRange::ending(day(1), Some(366)).is_ok());
+        let early = DayRange::ending(time::Date::MIN, Some(5)).expect("valid");
+        assert_eq!(early.first(), time::Date::MIN);
+    }
+
+    #[test]
     fn a_feed_query_admits_by_sender_and_folded_text_only() {
         let m = |from: &str, text: Option<&str>| {
             crate::testing::contract::message("m1", from, "2025-01-01T00:00:00Z", text)
@@ -196,7 +268,7 @@ mod tests {
         let query = |from: Option<&str>, q: &str| FeedQuery {
             after: Seq::new(99).expect("seq"),
             from: from.map(str::to_owned),
-            q: SearchText::new(q),
+            q: SearchText::new(q).ok(),
             limit: FeedLimit::default(),
         };
         let hello = m("+111", Some("Hello WORLD 50%"));

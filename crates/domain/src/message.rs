@@ -135,10 +135,10 @@ impl MessageText {
         &self.0
     }
 
-    /// The text as [`crate::fold_case`] folds it, for case-insensitive search.
+    /// The text as [`crate::text::fold_case`] folds it, for case-insensitive search.
     #[must_use]
     pub fn folded(&self) -> String {
-        crate::fold_case(&self.0)
+        crate::text::fold_case(&self.0)
     }
 }
 
@@ -281,6 +281,7 @@ fn required(field: RawField<'_>) -> Result<&str, Problem> {
 /// The caller's decoder (JSON, form, protobuf…) says what it found; the
 /// rules about what is acceptable stay here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RawField<'a> {
     /// The field is absent.
     Missing,
@@ -309,6 +310,7 @@ pub struct MessageInput<'a> {
 
 /// The fields of a message, by their wire names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Field {
     /// `message_id`
     MessageId,
@@ -338,6 +340,18 @@ impl Field {
         }
     }
 
+    /// The field's place in [`Self::ALL`] (wire order).
+    #[must_use]
+    pub fn index(self) -> usize {
+        match self {
+            Self::MessageId => 0,
+            Self::From => 1,
+            Self::To => 2,
+            Self::Ts => 3,
+            Self::Text => 4,
+        }
+    }
+
     /// The field with this wire name.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {
@@ -347,6 +361,7 @@ impl Field {
 
 /// What is wrong with one value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Problem {
     /// A required field is absent.
     #[error("Field required")]

@@ -1,6 +1,7 @@
 //! What `GET /messages` asks for ([`MessageQuery`]) and what it gets back ([`Page`]).
 
-use crate::message::{Message, MessageId};
+use crate::message::{Message, MessageId, Problem};
+use crate::text::fold_case;
 use crate::timestamp::Timestamp;
 
 /// The page size when none is asked for.
@@ -10,6 +11,7 @@ pub const MAX_LIMIT: u32 = 100;
 
 /// Why a query parameter was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum QueryError {
     /// `limit` is outside `1..=100`.
     #[error("Input should be between 1 and {MAX_LIMIT}")]
@@ -88,14 +90,6 @@ impl Offset {
     }
 }
 
-/// Folds text for case-insensitive search: Unicode's default lower-case
-/// mapping ([`str::to_lowercase`]), applied alike to stored text and to the
-/// needle. No normalisation and no full case folding (`ß` does not match `ss`).
-#[must_use]
-pub fn fold_case(text: &str) -> String {
-    text.to_lowercase()
-}
-
 /// A non-empty substring to look for in message text, ignoring case.
 /// Every character is literal: `%` and `_` are not wildcards.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,10 +99,21 @@ pub struct SearchText {
 }
 
 impl SearchText {
-    /// `None` for the empty string, which every text contains.
-    #[must_use]
-    pub fn new(needle: &str) -> Option<Self> {
-        (!needle.is_empty()).then(|| Self {
+    /// A needle to search for.
+    ///
+    /// # Errors
+    /// [`Problem::Empty`] for the empty string, which every text contains
+    /// (callers that read an empty `q` as no filter check for it first);
+    /// [`Problem::NulCharacter`] for a needle holding U+0000, which no
+    /// stored text can contain.
+    pub fn new(needle: &str) -> Result<Self, Problem> {
+        if needle.is_empty() {
+            return Err(Problem::Empty);
+        }
+        if needle.contains('\0') {
+            return Err(Problem::NulCharacter);
+        }
+        Ok(Self {
             raw: needle.to_owned(),
             folded: fold_case(needle),
         })
@@ -120,7 +125,7 @@ impl SearchText {
         &self.raw
     }
 
-    /// The needle after [`fold_case`].
+    /// The needle after [`fold_case`](crate::text::fold_case).
     #[must_use]
     pub fn folded(&self) -> &str {
         &self.folded
@@ -285,10 +290,11 @@ mod tests {
         for (raw, folded) in cases {
             assert_eq!(
                 SearchText::new(raw).map(|s| s.folded().to_owned()),
-                Some(folded.to_owned())
+                Ok(folded.to_owned())
             );
         }
-        assert_eq!(SearchText::new(""), None);
+        assert_eq!(SearchText::new(""), Err(Problem::Empty));
+        assert_eq!(SearchText::new("a\0b"), Err(Problem::NulCharacter));
     }
 
     #[test]

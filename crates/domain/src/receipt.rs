@@ -24,7 +24,7 @@ struct Shared<T> {
 /// Creates a connected pair: the store keeps the [`Completer`], the caller
 /// gets the [`Receipt`].
 #[must_use]
-pub fn receipt<T>() -> (Completer<T>, Receipt<T>) {
+pub fn channel<T>() -> (Completer<T>, Receipt<T>) {
     let shared = Arc::new(Shared {
         slot: Mutex::new(Slot {
             value: None,
@@ -39,14 +39,6 @@ pub fn receipt<T>() -> (Completer<T>, Receipt<T>) {
         },
         Receipt { shared },
     )
-}
-
-/// A receipt already answered.
-#[must_use]
-pub fn ready<T>(value: T) -> Receipt<T> {
-    let (completer, receipt) = receipt();
-    completer.complete(value);
-    receipt
 }
 
 /// The store's side: answers once.
@@ -108,6 +100,16 @@ impl<T> std::fmt::Debug for Receipt<T> {
 }
 
 impl<T> Receipt<T> {
+    /// A receipt already answered.
+    #[must_use]
+    pub fn ready(value: T) -> Self {
+        let (completer, receipt) = channel();
+        completer.complete(value);
+        receipt
+    }
+}
+
+impl<T> Receipt<T> {
     /// Blocks this thread until the answer.
     #[must_use]
     pub fn wait(self) -> Option<T> {
@@ -161,7 +163,7 @@ mod tests {
 
     #[test]
     fn wait_gets_the_answer_from_another_thread() {
-        let (completer, receipt) = receipt();
+        let (completer, receipt) = channel();
         let t = std::thread::spawn(move || completer.complete(7));
         assert_eq!(receipt.wait(), Some(7));
         t.join().expect("thread");
@@ -169,10 +171,10 @@ mod tests {
 
     #[test]
     fn an_abandoned_receipt_resolves_to_none() {
-        let (completer, receipt) = receipt::<u8>();
+        let (completer, receipt) = channel::<u8>();
         drop(completer);
         assert_eq!(receipt.wait(), None);
-        assert_eq!(ready(3).wait(), Some(3));
+        assert_eq!(Receipt::ready(3).wait(), Some(3));
     }
 
     #[test]
@@ -186,7 +188,7 @@ mod tests {
         let flag = Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
         let waker = Waker::from(Arc::clone(&flag));
         let mut cx = Context::from_waker(&waker);
-        let (completer, mut receipt) = receipt();
+        let (completer, mut receipt) = channel();
         assert!(Pin::new(&mut receipt).poll(&mut cx).is_pending());
         completer.complete("done");
         assert!(flag.0.load(std::sync::atomic::Ordering::SeqCst), "woken");

@@ -89,6 +89,7 @@ impl fmt::Display for WebhookSecret {
 
 /// Which secret verified a signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SecretSlot {
     /// The current secret.
     Primary,
@@ -110,6 +111,7 @@ impl SecretSlot {
 /// Why a signature was refused. Callers should answer every variant the
 /// same way; the distinction is for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignatureError {
     /// No signature, or an empty one.
     #[error("signature missing")]
@@ -203,7 +205,11 @@ impl SigningKeys {
     ) -> Result<SecretSlot, SignatureError> {
         match header.map(<[u8]>::trim_ascii).filter(|h| !h.is_empty()) {
             None => Err(SignatureError::Missing),
-            Some(h) if !h.get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"sha256=")) => {
+            Some(h)
+                if !h
+                    .get(..7)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"sha256=")) =>
+            {
                 Err(SignatureError::Malformed)
             }
             Some(h) => self.verify(body, Some(h)),
@@ -278,7 +284,10 @@ mod tests {
             Err(SignatureError::Malformed)
         );
         assert_eq!(k.verify_meta(BODY, None), Err(SignatureError::Missing));
-        assert_eq!(k.verify_meta(BODY, Some(b"  ")), Err(SignatureError::Missing));
+        assert_eq!(
+            k.verify_meta(BODY, Some(b"  ")),
+            Err(SignatureError::Missing)
+        );
         assert_eq!(
             k.verify_meta(b"other", Some(with.as_bytes())),
             Err(SignatureError::Mismatch)

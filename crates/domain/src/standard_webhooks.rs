@@ -26,6 +26,7 @@ pub struct StandardHeaders<'a> {
 /// Why a Standard Webhooks signature was refused. Every variant is a 401;
 /// the distinction is for the detail, logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StandardSignatureError {
     /// A required header is absent or empty.
     #[error("{0} header missing")]

@@ -14,6 +14,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What an insert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InsertOutcome {
     /// The message is now stored.
     Created,
@@ -23,6 +24,7 @@ pub enum InsertOutcome {
 
 /// Why the store could not answer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// A temporary condition (locked, full, I/O): the caller may retry later.
     #[error("storage temporarily unavailable")]
@@ -48,6 +50,21 @@ impl StoreError {
     #[must_use]
     pub fn is_transient(&self) -> bool {
         matches!(self, Self::Unavailable(_) | Self::Overloaded)
+    }
+
+    /// The same error again, for each caller of one failed batch: causes
+    /// are kept as their messages (a boxed error cannot be cloned).
+    #[must_use]
+    pub fn duplicate(&self) -> Self {
+        match self {
+            Self::Unavailable(cause) => Self::Unavailable(cause.to_string().into()),
+            Self::Overloaded => Self::Overloaded,
+            Self::SchemaMismatch { found, expected } => Self::SchemaMismatch {
+                found: *found,
+                expected: *expected,
+            },
+            Self::Internal(cause) => Self::Internal(cause.to_string().into()),
+        }
     }
 }
 
@@ -90,7 +107,7 @@ pub trait MessageStore: Send + Sync {
     /// # Errors
     /// In the receipt, as [`MessageStore::insert_all`].
     fn submit(&self, messages: Vec<Message>) -> Receipt<SubmitResult> {
-        crate::receipt::ready(self.insert_all(messages))
+        Receipt::ready(self.insert_all(messages))
     }
 
     /// One page of the messages matching `query`, with the exact total.

@@ -10,8 +10,10 @@ use domain::{SigningKeys, WebhookSecret};
 
 /// `hookbox sign`'s arguments.
 #[derive(Debug, Args)]
-#[command(after_help = "Prints one header per line. standard-webhooks: --id defaults to \
-msg_<time>, --timestamp to now.")]
+#[command(
+    after_help = "Prints one header per line. standard-webhooks: --id defaults to \
+msg_<time>, --timestamp to now."
+)]
 pub(crate) struct SignArgs {
     /// The shared secret (default: WEBHOOK_SECRET).
     #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]

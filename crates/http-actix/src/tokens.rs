@@ -6,7 +6,6 @@
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-
 /// The accepted tokens, as digests; `Debug` shows only how many.
 #[derive(Clone)]
 pub struct ReadTokens {

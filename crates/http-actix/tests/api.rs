@@ -225,8 +225,12 @@ async fn a_panicking_handler_becomes_a_500_json_and_a_log_line() {
     let (logger, guard) = logging::json_logger(log.clone(), slog::Level::Info);
     let app = test::init_service(
         App::new()
-            .app_data(web::Data::new(http_actix::observe::Observer::new(logger)))
-            .wrap(actix_web::middleware::from_fn(http_actix::observe::observe))
+            .app_data(web::Data::new(http_actix::middleware::Observer::new(
+                logger,
+            )))
+            .wrap(actix_web::middleware::from_fn(
+                http_actix::middleware::observe,
+            ))
             .route(
                 "/boom",
                 web::get().to(|| async {

@@ -82,11 +82,11 @@ const COLUMNS: &str = "message_id, from_msisdn, to_msisdn, ts, text";
 /// Messages at or after `since_key`: the rest of its day counted in the
 /// index, later days summed from `day_counts`.
 fn since_count(tx: &mut Transaction<'_>, since_key: &str) -> Result<i64, postgres::Error> {
-    let day = domain::day_of_sort_key(since_key);
+    let day = store_kit::keys::day_of_sort_key(since_key);
     let partial: i64 = tx
         .query_one(
             "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
-            &[&since_key, &domain::after_day(day)],
+            &[&since_key, &store_kit::keys::after_day(day)],
         )?
         .get(0);
     let later: i64 = tx
@@ -138,11 +138,11 @@ fn seek(
     let mut skip = offset;
     let mut from_day = String::new();
     if let Some(key) = since_key {
-        let day = domain::day_of_sort_key(key);
+        let day = store_kit::keys::day_of_sort_key(key);
         let partial: i64 = tx
             .query_one(
                 "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
-                &[&key, &domain::after_day(day)],
+                &[&key, &store_kit::keys::after_day(day)],
             )?
             .get(0);
         if skip < partial {
@@ -330,7 +330,10 @@ pub(crate) fn daily_counts(
             "SELECT day, SUM(message_count)::int8 FROM day_counts
              WHERE day >= $1 AND day <= $2 GROUP BY day HAVING SUM(message_count) > 0
              ORDER BY day",
-            &[&domain::day_key(first), &domain::day_key(last)],
+            &[
+                &store_kit::keys::day_key(first),
+                &store_kit::keys::day_key(last),
+            ],
         )
         .map_err(store_error)?;
     rows.iter()
@@ -338,7 +341,7 @@ pub(crate) fn daily_counts(
             let day: String = row.try_get(0).map_err(store_error)?;
             let count: i64 = row.try_get(1).map_err(store_error)?;
             Ok(DayCount {
-                day: domain::date_of_day_key(&day)
+                day: store_kit::keys::date_of_day_key(&day)
                     .ok_or_else(|| StoreError::Internal("stored day key is invalid".into()))?,
                 count: u64::try_from(count).unwrap_or(0),
             })

@@ -169,7 +169,7 @@ impl MessageStore for PostgresStore {
 
     fn submit(&self, messages: Vec<Message>) -> domain::Receipt<domain::SubmitResult> {
         if messages.is_empty() {
-            return domain::ready(Ok(Vec::new()));
+            return domain::Receipt::ready(Ok(Vec::new()));
         }
         self.writer.submit(messages)
     }

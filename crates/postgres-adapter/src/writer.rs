@@ -10,32 +10,25 @@
 //! its own day and total counter rows), and the few conflicts a race can
 //! still bring (serialization failure, deadlock) are retried at once.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
-use std::thread::JoinHandle;
+use std::collections::HashSet;
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use domain::{InsertOutcome, Message, StoreError};
 use postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use store_kit::tally::Tally;
+use store_kit::writers::{Job, Writers};
+
 use crate::error::{connect_error, retry_at_once, store_error};
 use crate::schema::COUNTER_SHARDS;
 use crate::settings::PostgresConfig;
 
-type Reply = domain::Completer<domain::SubmitResult>;
-
-/// One caller's messages (one for a webhook, many for an import).
-struct Job {
-    messages: Vec<Message>,
-    reply: Reply,
-}
-
 /// Handle to the writer threads; dropping it drains the queue and joins.
 #[derive(Debug)]
 pub(crate) struct Writer {
-    queue: Option<SyncSender<Job>>,
-    threads: Vec<JoinHandle<()>>,
+    threads: Writers<Job>,
 }
 
 /// Writer connections per replica. One connection commits one batch at a
@@ -50,7 +43,7 @@ const RETRIES: usize = 5;
 
 impl Writer {
     pub(crate) fn start(config: &PostgresConfig, tls: MakeRustlsConnect) -> std::io::Result<Self> {
-        let (tx, rx) = sync_channel(config.write_queue);
+        let (tx, rx) = store_kit::writers::queue(config.write_queue);
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         let max_batch = config.max_batch.max(1);
         let first_shard = pick_shard();
@@ -72,41 +65,19 @@ impl Writer {
             );
         }
         Ok(Self {
-            queue: Some(tx),
-            threads,
+            threads: Writers::new(tx, threads),
         })
     }
 
     /// Queues `messages` and waits for their commit; one outcome each.
     pub(crate) fn insert(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
-        self.submit(messages)
-            .wait()
-            .unwrap_or_else(|| Err(StoreError::Internal("the writer dropped a request".into())))
+        store_kit::writers::wait(self.submit(messages))
     }
 
     /// Queues `messages`; the receipt resolves after their commit. A full
     /// queue answers at once with `Overloaded`.
     pub(crate) fn submit(&self, messages: Vec<Message>) -> domain::Receipt<domain::SubmitResult> {
-        let Some(queue) = self.queue.as_ref() else {
-            return domain::ready(Err(StoreError::Overloaded));
-        };
-        let (reply, answer) = domain::receipt();
-        match queue.try_send(Job { messages, reply }) {
-            Ok(()) => answer,
-            Err(TrySendError::Full(_)) => domain::ready(Err(StoreError::Overloaded)),
-            Err(TrySendError::Disconnected(_)) => domain::ready(Err(StoreError::Internal(
-                "the writer thread has stopped".into(),
-            ))),
-        }
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        drop(self.queue.take());
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
-        }
+        self.threads.submit(messages, |job| job)
     }
 }
 
@@ -170,23 +141,10 @@ fn run(
         for job in batch.drain(..) {
             let answer = match &mut outcomes {
                 Ok(all) => Ok(all.by_ref().take(job.messages.len()).collect()),
-                Err(e) => Err(copy_error(e)),
+                Err(e) => Err(e.duplicate()),
             };
             job.reply.complete(answer);
         }
-    }
-}
-
-/// One error for every caller of a failed batch.
-fn copy_error(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Unavailable(cause) => StoreError::Unavailable(cause.to_string().into()),
-        StoreError::Overloaded => StoreError::Overloaded,
-        StoreError::SchemaMismatch { found, expected } => StoreError::SchemaMismatch {
-            found: *found,
-            expected: *expected,
-        },
-        StoreError::Internal(cause) => StoreError::Internal(cause.to_string().into()),
     }
 }
 
@@ -288,17 +246,14 @@ fn commit(
     }
 
     if !created.is_empty() {
-        let mut per_sender: BTreeMap<&str, i64> = BTreeMap::new();
-        let mut per_day: BTreeMap<String, i64> = BTreeMap::new();
+        let mut tally = Tally::default();
         for (_, m) in candidates
             .iter()
             .filter(|(_, m)| created.contains(m.id().as_str()))
         {
-            *per_sender.entry(m.from().as_str()).or_default() += 1;
-            *per_day.entry(m.ts().day_key()).or_default() += 1;
+            tally.add_message(m);
         }
-        let senders: Vec<&str> = per_sender.keys().copied().collect();
-        let sender_counts: Vec<i64> = per_sender.values().copied().collect();
+        let (senders, sender_counts) = tally.sender_columns();
         tx.execute(
             "INSERT INTO senders (from_msisdn, message_count)
              SELECT * FROM unnest($1::text[], $2::int8[])
@@ -306,8 +261,7 @@ fn commit(
              DO UPDATE SET message_count = senders.message_count + excluded.message_count",
             &[&senders, &sender_counts],
         )?;
-        let days: Vec<&str> = per_day.keys().map(String::as_str).collect();
-        let day_counts: Vec<i64> = per_day.values().copied().collect();
+        let (days, day_counts) = tally.day_columns();
         tx.execute(
             "INSERT INTO day_counts (day, shard, message_count)
              SELECT d, $2, n FROM unnest($1::text[], $3::int8[]) AS t (d, n)
@@ -315,7 +269,7 @@ fn commit(
              DO UPDATE SET message_count = day_counts.message_count + excluded.message_count",
             &[&days, &shard, &day_counts],
         )?;
-        let total = i64::try_from(created.len()).unwrap_or(i64::MAX);
+        let total = tally.total();
         tx.execute(
             "UPDATE totals SET messages = messages + $1 WHERE shard = $2",
             &[&total, &shard],
@@ -358,17 +312,12 @@ pub(crate) fn purge(client: &mut Client, cutoff_ms: i64, max: i64) -> Result<u64
         tx.commit()?;
         return Ok(0);
     }
-    let mut per_sender: BTreeMap<String, i64> = BTreeMap::new();
-    let mut per_day: BTreeMap<String, i64> = BTreeMap::new();
-    let mut total = 0_i64;
+    let mut tally = Tally::default();
     for row in &gone {
-        let n: i64 = row.get(2);
-        *per_sender.entry(row.get(0)).or_default() += n;
-        *per_day.entry(row.get(1)).or_default() += n;
-        total += n;
+        tally.add(row.get(0), row.get(1), row.get(2));
     }
-    let senders: Vec<&str> = per_sender.keys().map(String::as_str).collect();
-    let sender_counts: Vec<i64> = per_sender.values().copied().collect();
+    let total = tally.total();
+    let (senders, sender_counts) = tally.sender_columns();
     tx.execute(
         "UPDATE senders SET message_count = senders.message_count - g.n
          FROM unnest($1::text[], $2::int8[]) AS g (s, n) WHERE senders.from_msisdn = g.s",
@@ -379,8 +328,8 @@ pub(crate) fn purge(client: &mut Client, cutoff_ms: i64, max: i64) -> Result<u64
         &[&senders],
     )?;
     // Counters are sums over shards: the purge subtracts in shard 0.
-    let days: Vec<&str> = per_day.keys().map(String::as_str).collect();
-    let day_counts: Vec<i64> = per_day.values().map(|n| -n).collect();
+    let (days, day_counts) = tally.day_columns();
+    let day_counts: Vec<i64> = day_counts.into_iter().map(|n| -n).collect();
     tx.execute(
         "INSERT INTO day_counts (day, shard, message_count)
          SELECT d, 0, n FROM unnest($1::text[], $2::int8[]) AS t (d, n)

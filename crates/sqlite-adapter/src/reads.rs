@@ -94,10 +94,12 @@ fn count(
 /// Messages at or after `since_key`: the rest of its day counted in the
 /// index, later days summed from `day_counts`.
 pub(crate) fn since_count(conn: &Connection, since_key: &str) -> rusqlite::Result<i64> {
-    let day = domain::day_of_sort_key(since_key);
+    let day = store_kit::keys::day_of_sort_key(since_key);
     let partial: i64 = conn
         .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
-        .query_row(params![since_key, domain::after_day(day)], |r| r.get(0))?;
+        .query_row(params![since_key, store_kit::keys::after_day(day)], |r| {
+            r.get(0)
+        })?;
     let later: i64 = conn
         .prepare_cached("SELECT COALESCE(SUM(message_count), 0) FROM day_counts WHERE day > ?1")?
         .query_row([day], |r| r.get(0))?;
@@ -115,10 +117,10 @@ fn seek(
     let mut skip = offset;
     let mut from_day = String::new();
     if let Some(key) = since_key {
-        let day = domain::day_of_sort_key(key);
+        let day = store_kit::keys::day_of_sort_key(key);
         let partial: i64 = conn
             .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
-            .query_row(params![key, domain::after_day(day)], |r| r.get(0))?;
+            .query_row(params![key, store_kit::keys::after_day(day)], |r| r.get(0))?;
         let partial = u64::try_from(partial).unwrap_or(0);
         if skip < partial {
             return Ok((key.to_owned(), skip));
@@ -357,14 +359,17 @@ pub(crate) fn daily_counts(
         .map_err(store_error)?;
     let rows = stmt
         .query_map(
-            params![domain::day_key(first), domain::day_key(last)],
+            params![
+                store_kit::keys::day_key(first),
+                store_kit::keys::day_key(last)
+            ],
             |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
         )
         .map_err(store_error)?;
     rows.map(|row| {
         let (day, count) = row.map_err(store_error)?;
         Ok(DayCount {
-            day: domain::date_of_day_key(&day)
+            day: store_kit::keys::date_of_day_key(&day)
                 .ok_or_else(|| StoreError::Internal("stored day key is invalid".into()))?,
             count: u64::try_from(count).unwrap_or(0),
         })

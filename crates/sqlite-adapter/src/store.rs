@@ -328,10 +328,10 @@ impl MessageStore for SqliteStore {
 
     fn submit(&self, messages: Vec<Message>) -> domain::Receipt<domain::SubmitResult> {
         if messages.is_empty() {
-            return domain::ready(Ok(Vec::new()));
+            return domain::Receipt::ready(Ok(Vec::new()));
         }
         if self.all_stored(&messages) {
-            return domain::ready(Ok(vec![InsertOutcome::Duplicate; messages.len()]));
+            return domain::Receipt::ready(Ok(vec![InsertOutcome::Duplicate; messages.len()]));
         }
         self.writer.submit(messages)
     }

@@ -9,10 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{
-    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
-};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::time::{Duration, Instant};
 
 use domain::{InsertOutcome, Message, StoreError};
@@ -20,16 +17,11 @@ use rusqlite::{Connection, TransactionBehavior, params};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use store_kit::tally::Tally;
+use store_kit::writers::{Job, Writers};
+
 use crate::error::{store_error, store_error_ref};
 use crate::schema::SEARCH_MARK;
-
-type Reply = domain::Completer<domain::SubmitResult>;
-
-/// One caller's messages (one for a webhook, many for a bulk import).
-struct Job {
-    messages: Vec<Message>,
-    reply: Reply,
-}
 
 /// A purge of messages received before `before` (RFC 3339, as
 /// `created_at` is written), at most `max` rows.
@@ -48,8 +40,7 @@ enum Work {
 /// Handle to the writer thread; dropping it drains the queue and joins.
 #[derive(Debug)]
 pub(crate) struct Writer {
-    queue: Option<SyncSender<Work>>,
-    thread: Option<JoinHandle<()>>,
+    threads: Writers<Work>,
     state: Arc<WriterState>,
 }
 
@@ -69,7 +60,7 @@ impl Writer {
         max_batch: usize,
         search_index: bool,
     ) -> std::io::Result<Self> {
-        let (tx, rx) = sync_channel(queue_capacity);
+        let (tx, rx) = store_kit::writers::queue(queue_capacity);
         let state = Arc::new(WriterState::default());
         let thread_state = Arc::clone(&state);
         let thread = std::thread::Builder::new()
@@ -79,8 +70,7 @@ impl Writer {
                 thread_state.stopped.store(true, Ordering::SeqCst);
             })?;
         Ok(Self {
-            queue: Some(tx),
-            thread: Some(thread),
+            threads: Writers::new(tx, vec![thread]),
             state,
         })
     }
@@ -91,53 +81,23 @@ impl Writer {
 
     /// Queues `messages` and waits for their commit; one outcome each.
     pub(crate) fn insert(&self, messages: Vec<Message>) -> Result<Vec<InsertOutcome>, StoreError> {
-        self.submit(messages)
-            .wait()
-            .unwrap_or_else(|| Err(StoreError::Internal("the writer dropped a request".into())))
+        store_kit::writers::wait(self.submit(messages))
     }
 
     /// Queues `messages`; the receipt resolves after their commit. A full
     /// queue answers at once with `Overloaded`.
     pub(crate) fn submit(&self, messages: Vec<Message>) -> domain::Receipt<domain::SubmitResult> {
-        let Some(queue) = self.queue.as_ref() else {
-            return domain::ready(Err(StoreError::Overloaded));
-        };
-        let (reply, answer) = domain::receipt();
-        match queue.try_send(Work::Insert(Job { messages, reply })) {
-            Ok(()) => answer,
-            Err(TrySendError::Full(_)) => domain::ready(Err(StoreError::Overloaded)),
-            Err(TrySendError::Disconnected(_)) => domain::ready(Err(StoreError::Internal(
-                "the writer thread has stopped".into(),
-            ))),
-        }
+        self.threads.submit(messages, Work::Insert)
     }
-}
 
-impl Writer {
     /// Queues a purge between two batches and waits for it.
     pub(crate) fn purge(&self, before: String, max: u32) -> Result<u64, StoreError> {
-        let queue = self.queue.as_ref().ok_or(StoreError::Overloaded)?;
         let (reply, answer) = sync_channel(1);
-        match queue.try_send(Work::Purge(PurgeJob { before, max, reply })) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => return Err(StoreError::Overloaded),
-            Err(TrySendError::Disconnected(_)) => {
-                return Err(StoreError::Internal("the writer thread has stopped".into()));
-            }
-        }
+        self.threads
+            .send(Work::Purge(PurgeJob { before, max, reply }))?;
         answer
             .recv()
             .unwrap_or_else(|_| Err(StoreError::Internal("the writer dropped a request".into())))
-    }
-}
-
-impl Drop for Writer {
-    fn drop(&mut self) {
-        // Closing the queue lets the thread finish what is queued, then exit.
-        drop(self.queue.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -329,8 +289,7 @@ fn purge(
     } else {
         0
     };
-    let mut per_sender: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-    let mut per_day: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    let mut gone = Tally::default();
     {
         let mut unindex = if search_index && mark > 0 {
             Some(tx.prepare_cached(
@@ -348,12 +307,11 @@ fn purge(
                 unindex.execute(params![rowid, folded])?;
             }
             delete.execute([rowid])?;
-            *per_sender.entry(from).or_default() += 1;
-            *per_day.entry(day).or_default() += 1;
+            gone.add(from, day, 1);
         }
     }
     let mut gone_senders = 0_i64;
-    for (from, n) in per_sender {
+    for (from, n) in gone.senders() {
         tx.prepare_cached(
             "UPDATE senders SET message_count = message_count - ?1 WHERE from_msisdn = ?2",
         )?
@@ -364,7 +322,7 @@ fn purge(
         )
         .unwrap_or(0);
     }
-    for (day, n) in per_day {
+    for (day, n) in gone.days() {
         tx.prepare_cached(
             "UPDATE day_counts SET message_count = message_count - ?1 WHERE day = ?2",
         )?
@@ -372,7 +330,7 @@ fn purge(
         tx.prepare_cached("DELETE FROM day_counts WHERE day = ?1 AND message_count <= 0")?
             .execute([day])?;
     }
-    let deleted = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    let deleted = gone.total();
     tx.prepare_cached(
         "UPDATE totals SET messages = messages - ?1, senders = senders - ?2 WHERE id = 1",
     )?
@@ -479,8 +437,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
     let mut outcomes = Vec::with_capacity(batch.iter().map(|j| j.messages.len()).sum());
     // One writer, so numbers follow commit order; read under the write lock.
     let mut seq: i64 = tx.prepare_cached(LAST_SEQ)?.query_row([], |r| r.get(0))?;
-    let mut per_sender: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-    let mut per_day: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    let mut created = Tally::default();
     {
         let mut insert = tx.prepare_cached(INSERT)?;
         for m in batch.iter().flat_map(|job| &job.messages) {
@@ -499,15 +456,14 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
             ])?;
             outcomes.push(if changed == 1 {
                 seq += 1;
-                *per_sender.entry(m.from().as_str()).or_default() += 1;
-                *per_day.entry(m.ts().day_key()).or_default() += 1;
+                created.add_message(m);
                 InsertOutcome::Created
             } else {
                 InsertOutcome::Duplicate
             });
         }
     }
-    count_batch(&tx, &per_sender, &per_day)?;
+    count_batch(&tx, &created)?;
     tx.commit()?;
     Ok(outcomes)
 }
@@ -515,12 +471,8 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
 /// Adds a batch's created messages to the counters `/stats`, totals and
 /// deep offsets read: one statement or two per sender and per day, one for
 /// the totals, whatever the batch's size.
-fn count_batch(
-    tx: &rusqlite::Transaction<'_>,
-    per_sender: &std::collections::BTreeMap<&str, i64>,
-    per_day: &std::collections::BTreeMap<String, i64>,
-) -> rusqlite::Result<()> {
-    if per_sender.is_empty() {
+fn count_batch(tx: &rusqlite::Transaction<'_>, created: &Tally) -> rusqlite::Result<()> {
+    if created.is_empty() {
         return Ok(());
     }
     let mut new_senders = 0_i64;
@@ -529,7 +481,7 @@ fn count_batch(
     )?;
     let mut first =
         tx.prepare_cached("INSERT INTO senders (from_msisdn, message_count) VALUES (?1, ?2)")?;
-    for (from, n) in per_sender {
+    for (from, n) in created.senders() {
         if add.execute(params![from, n])? == 0 {
             first.execute(params![from, n])?;
             new_senders += 1;
@@ -539,10 +491,10 @@ fn count_batch(
         "INSERT INTO day_counts (day, message_count) VALUES (?1, ?2)
          ON CONFLICT (day) DO UPDATE SET message_count = message_count + excluded.message_count",
     )?;
-    for (d, n) in per_day {
+    for (d, n) in created.days() {
         day.execute(params![d, n])?;
     }
-    let total: i64 = per_sender.values().sum();
+    let total = created.total();
     tx.prepare_cached(
         "UPDATE totals SET messages = messages + ?1, senders = senders + ?2 WHERE id = 1",
     )?

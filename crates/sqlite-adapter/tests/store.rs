@@ -141,7 +141,7 @@ fn search_index_can_be_switched_off_and_rebuilt() {
     let path = db.store.path().to_path_buf();
     drop(db.store);
     let q = MessageQuery {
-        q: SearchText::new("hello"),
+        q: SearchText::new("hello").ok(),
         ..query()
     };
     // On: the index is rebuilt from the stored texts, then kept current.
@@ -533,7 +533,7 @@ fn purge_keeps_the_search_index_whole_and_frees_pages() {
     let found = ids(
         &db.store,
         &MessageQuery {
-            q: SearchText::new("needle"),
+            q: SearchText::new("needle").ok(),
             ..query()
         },
     );

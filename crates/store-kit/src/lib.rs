@@ -1,1 +1,6 @@
 #![doc = include_str!("../README.md")]
+
+pub mod keys;
+pub mod settings;
+pub mod tally;
+pub mod writers;

@@ -95,12 +95,12 @@ impl Client {
         self.request("POST", "/webhook", &headers, Some(body))
     }
 
-    /// `POST /webhook` with a body signed by [`crate::SECRET`].
+    /// `POST /webhook` with a body signed by [`crate::signing::SECRET`].
     ///
     /// # Errors
     /// I/O errors and unparsable responses.
     pub fn signed_webhook(&self, body: &[u8]) -> std::io::Result<Response> {
-        self.webhook(body, Some(&crate::sign(body)))
+        self.webhook(body, Some(&crate::signing::sign(body)))
     }
 
     /// Any request. `Content-Length` is added when there is a body.

@@ -1,12 +1,15 @@
 #![doc = include_str!("../README.md")]
 
 mod client;
+mod ports;
 pub mod postgres;
 mod server;
+mod signing;
 pub mod sse;
 
 pub use client::{Client, Connection, Response, read_response, request_bytes};
+pub use ports::free_port;
 pub use server::{
-    SECRET, Server, ServerBuilder, StartFailure, Store, e2e_store, free_port, hookbox_binary, sign,
-    sqlite_only,
+    Server, ServerBuilder, StartFailure, Store, e2e_store, hookbox_binary, sqlite_only,
 };
+pub use signing::{SECRET, sign};

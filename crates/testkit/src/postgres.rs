@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::server::free_port;
+use crate::ports::free_port;
 
 /// The URL of a fresh, empty database, or `None` (after printing one line
 /// saying why) when no PostgreSQL server can be had.

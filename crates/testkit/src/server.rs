@@ -6,23 +6,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use domain::WebhookSecret;
-
 use crate::client::Client;
-
-/// The secret every test server is started with.
-pub const SECRET: &str = "e2e-secret-7f3a9c";
-
-/// The `X-Signature` value for `body` under [`SECRET`].
-///
-/// # Panics
-/// Never: the secret is a non-empty constant.
-#[must_use]
-pub fn sign(body: &[u8]) -> String {
-    WebhookSecret::new(SECRET)
-        .map(|s| s.sign(body))
-        .unwrap_or_else(|_| unreachable!("SECRET is not empty"))
-}
+use crate::ports::free_port;
+use crate::signing::SECRET;
 
 /// The `hookbox` binary: `HOOKBOX_BIN` when set, otherwise built (or found
 /// up to date) by cargo in the profile these tests run in.
@@ -91,18 +77,6 @@ pub fn sqlite_only(test: &str) -> bool {
         );
     }
     sqlite
-}
-
-/// A port that was free a moment ago (for servers that cannot report theirs).
-///
-/// # Panics
-/// When no port can be bound.
-#[must_use]
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind a free port")
 }
 
 /// Lines a server printed, shared with the threads that read them.

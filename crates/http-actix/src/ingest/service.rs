@@ -44,15 +44,12 @@ impl Ingest {
             .map_err(ApiError::from)?;
         let mut counts = BatchCounts::default();
         for outcome in &outcomes {
-            let label = match outcome {
-                InsertOutcome::Created => {
-                    counts.stored += 1;
-                    "created"
-                }
-                InsertOutcome::Duplicate => {
-                    counts.duplicates += 1;
-                    "duplicate"
-                }
+            let label = if *outcome == InsertOutcome::Created {
+                counts.stored += 1;
+                "created"
+            } else {
+                counts.duplicates += 1;
+                "duplicate"
             };
             metrics::counter!(MESSAGES, "source" => source.as_str(), "result" => label)
                 .increment(1);

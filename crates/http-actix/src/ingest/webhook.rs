@@ -5,9 +5,9 @@ use actix_web::http::header::HeaderValue;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use domain::{InsertOutcome, Message, StandardHeaders, StoreError};
 
-use super::WebhookState;
 use super::body::{read_body, unsupported_content_type};
 use super::decode::body_details;
+use super::state::WebhookState;
 use super::webhook_body::WebhookBody;
 use crate::error::ApiError;
 use crate::metrics::{SIGNATURE_FAILURES, WEBHOOK_REQUESTS, WEBHOOK_SIGNATURES};
@@ -24,7 +24,7 @@ pub(crate) async fn webhook(
     let received = receive(&req, payload, &state, &mut seen).await;
     let result = match &received {
         Ok(InsertOutcome::Created) => WebhookResult::Created,
-        Ok(InsertOutcome::Duplicate) => WebhookResult::Duplicate,
+        Ok(_) => WebhookResult::Duplicate,
         Err(ApiError::InvalidSignature(_) | ApiError::InvalidStandardSignature(_)) => {
             WebhookResult::InvalidSignature
         }

@@ -34,7 +34,7 @@ impl Slot<'_> {
 /// A decoded body: the known fields, and any of them given twice.
 #[derive(Debug, Default)]
 pub(crate) struct WebhookBody<'a> {
-    slots: [Slot<'a>; 5],
+    slots: [Slot<'a>; Field::ALL.len()],
     duplicates: Vec<Field>,
     not_an_object: bool,
 }
@@ -143,16 +143,6 @@ fn nesting_depth(bytes: &[u8]) -> usize {
     deepest
 }
 
-fn slot_index(field: Field) -> usize {
-    match field {
-        Field::MessageId => 0,
-        Field::From => 1,
-        Field::To => 2,
-        Field::Ts => 3,
-        Field::Text => 4,
-    }
-}
-
 impl<'de> de::Deserialize<'de> for WebhookBody<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(BodyVisitor)
@@ -173,7 +163,7 @@ impl<'de> Visitor<'de> for BodyVisitor {
         while let Some(key) = map.next_key_seed(StrSeed)? {
             match Field::from_name(&key) {
                 Some(field) => {
-                    let slot = &mut body.slots[slot_index(field)];
+                    let slot = &mut body.slots[field.index()];
                     let value = map.next_value_seed(SlotSeed)?;
                     if *slot == Slot::Missing {
                         *slot = value;
@@ -341,8 +331,8 @@ mod tests {
                     .map(|f| match f {
                         RawField::Missing => RawField::Missing,
                         RawField::Null => RawField::Null,
-                        RawField::NotAString => RawField::NotAString,
                         RawField::Str(s) => RawField::Str(String::from(s).leak()),
+                        _ => RawField::NotAString,
                     })
                     .collect())
             }

@@ -4,8 +4,8 @@
 use actix_web::http::header::HeaderValue;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
-use super::WhatsAppState;
 use super::body::read_body;
+use super::state::WhatsAppState;
 use super::whatsapp_body;
 use crate::config::WhatsAppConfig;
 use crate::error::ApiError;

@@ -1,15 +1,9 @@
-//! WhatsApp Cloud API notifications: the JSON Meta sends, and how each
-//! inbound message becomes a [`Message`]. The rules for numbers and times
-//! are `domain`'s; the shapes and the choice of text are here.
-//!
-//! Text by message `type`: `text` → `text.body`; `image`, `video`,
-//! `document` → the caption when there is one; `button` → `button.text`;
-//! `interactive` → the title of the button or list row picked; `reaction` →
-//! the emoji (none when a reaction is removed); `location` → its name and
-//! address, or `latitude,longitude`; `contacts` → the contacts' names;
-//! `system` → `system.body`; anything else (audio, sticker, order,
-//! unsupported) → no text.
+//! WhatsApp Cloud API notifications: the JSON Meta sends, read into typed
+//! structs, and how each inbound message becomes a [`Message`]. The rules
+//! (numbers, times, the inbox text of each kind in
+//! [`domain::whatsapp::Content`]) are `domain`'s; the shapes are here.
 
+use domain::whatsapp::Content;
 use domain::{Message, MessageId, MessageText, Msisdn, Timestamp};
 use serde::Deserialize;
 use serde_json::Value;
@@ -122,82 +116,187 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Vec<ErrorDetail>> {
     Ok(decoded)
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter()
-        .try_fold(v, |v, key| v.get(key))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
+/// One entry of `messages[]`, typed. Every field is lenient: a value of an
+/// unexpected shape reads as absent, so one odd field costs that field, not
+/// the message or the notification.
+#[derive(Deserialize)]
+struct Inbound {
+    #[serde(default, deserialize_with = "lenient")]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    from: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    timestamp: Option<String>,
+    #[serde(rename = "type", default, deserialize_with = "lenient")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    text: Option<Body>,
+    #[serde(default, deserialize_with = "lenient")]
+    image: Option<Captioned>,
+    #[serde(default, deserialize_with = "lenient")]
+    video: Option<Captioned>,
+    #[serde(default, deserialize_with = "lenient")]
+    document: Option<Captioned>,
+    #[serde(default, deserialize_with = "lenient")]
+    button: Option<ButtonReply>,
+    #[serde(default, deserialize_with = "lenient")]
+    interactive: Option<Interactive>,
+    #[serde(default, deserialize_with = "lenient")]
+    reaction: Option<Reaction>,
+    #[serde(default, deserialize_with = "lenient")]
+    system: Option<Body>,
+    #[serde(default, deserialize_with = "lenient")]
+    location: Option<Location>,
+    #[serde(default, deserialize_with = "lenient")]
+    contacts: Option<Vec<Contact>>,
 }
 
-/// The text a reader of the inbox expects for this message (see the module).
-fn text_of(m: &Value) -> Option<String> {
-    let kind = m.get("type").and_then(Value::as_str).unwrap_or("text");
-    let owned = |s: Option<&str>| s.map(str::to_owned);
-    match kind {
-        "text" => owned(str_at(m, &["text", "body"])),
-        "image" | "video" | "document" => owned(str_at(m, &[kind, "caption"])),
-        "button" => owned(str_at(m, &["button", "text"])),
-        "interactive" => owned(
-            str_at(m, &["interactive", "button_reply", "title"])
-                .or_else(|| str_at(m, &["interactive", "list_reply", "title"])),
-        ),
-        "reaction" => owned(str_at(m, &["reaction", "emoji"])),
-        "system" => owned(str_at(m, &["system", "body"])),
-        "location" => {
-            let named: Vec<&str> = [
-                str_at(m, &["location", "name"]),
-                str_at(m, &["location", "address"]),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            if named.is_empty() {
-                let coordinate = |k: &str| {
-                    m.get("location")
-                        .and_then(|l| l.get(k))
-                        .and_then(Value::as_f64)
-                };
-                coordinate("latitude")
-                    .zip(coordinate("longitude"))
-                    .map(|(lat, lon)| format!("{lat},{lon}"))
-            } else {
-                Some(named.join(", "))
-            }
+#[derive(Deserialize)]
+struct Body {
+    #[serde(default, deserialize_with = "lenient")]
+    body: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Captioned {
+    #[serde(default, deserialize_with = "lenient")]
+    caption: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ButtonReply {
+    #[serde(default, deserialize_with = "lenient")]
+    text: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Titled {
+    #[serde(default, deserialize_with = "lenient")]
+    title: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Interactive {
+    #[serde(default, deserialize_with = "lenient")]
+    button_reply: Option<Titled>,
+    #[serde(default, deserialize_with = "lenient")]
+    list_reply: Option<Titled>,
+}
+
+#[derive(Deserialize)]
+struct Reaction {
+    #[serde(default, deserialize_with = "lenient")]
+    emoji: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Location {
+    #[serde(default, deserialize_with = "lenient")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    address: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    latitude: Option<f64>,
+    #[serde(default, deserialize_with = "lenient")]
+    longitude: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct Contact {
+    #[serde(default, deserialize_with = "lenient")]
+    name: Option<ContactName>,
+}
+
+#[derive(Deserialize)]
+struct ContactName {
+    #[serde(default, deserialize_with = "lenient")]
+    formatted_name: Option<String>,
+}
+
+/// `T` when the value has its shape, else `None`.
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let value = Value::deserialize(deserializer)?;
+    Ok(T::deserialize(value).ok())
+}
+
+impl Inbound {
+    /// The content that decides the inbox text; a message without `type`
+    /// is read as `text`.
+    fn content(self) -> Content {
+        match self.kind.as_deref().unwrap_or("text") {
+            "text" => Content::Text {
+                body: self.text.and_then(|t| t.body),
+            },
+            "image" => captioned(self.image),
+            "video" => captioned(self.video),
+            "document" => captioned(self.document),
+            "button" => Content::Button {
+                text: self.button.and_then(|b| b.text),
+            },
+            "interactive" => Content::Interactive {
+                title: self.interactive.and_then(|i| {
+                    let title =
+                        |t: Option<Titled>| t.and_then(|t| t.title).filter(|t| !t.is_empty());
+                    title(i.button_reply).or_else(|| title(i.list_reply))
+                }),
+            },
+            "reaction" => Content::Reaction {
+                emoji: self.reaction.and_then(|r| r.emoji),
+            },
+            "system" => Content::System {
+                body: self.system.and_then(|s| s.body),
+            },
+            "location" => self.location.map_or(Content::Other, |l| Content::Location {
+                name: l.name,
+                address: l.address,
+                latitude: l.latitude,
+                longitude: l.longitude,
+            }),
+            "contacts" => Content::Contacts {
+                names: self
+                    .contacts
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|c| c.name.and_then(|n| n.formatted_name))
+                    .collect(),
+            },
+            _ => Content::Other,
         }
-        "contacts" => {
-            let names: Vec<&str> = m
-                .get("contacts")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|c| str_at(c, &["name", "formatted_name"]))
-                .collect();
-            (!names.is_empty()).then(|| names.join(", "))
-        }
-        _ => None,
     }
 }
 
-fn map_message(m: &Value, to: Result<&Msisdn, &&str>) -> Result<Message, String> {
+fn captioned(media: Option<Captioned>) -> Content {
+    Content::Captioned {
+        caption: media.and_then(|m| m.caption),
+    }
+}
+
+fn map_message(raw: &Value, to: Result<&Msisdn, &&str>) -> Result<Message, String> {
     let to = to.map_err(|e| (*e).to_owned())?.clone();
-    let id = m
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or("id is missing")
-        .and_then(|id| MessageId::new(id).map_err(|_| "id is empty, too long or holds NUL"))?;
+    let m = Inbound::deserialize(raw).map_err(|_| "not a JSON object".to_owned())?;
+    let id =
+        m.id.as_deref()
+            .ok_or("id is missing")
+            .and_then(|id| MessageId::new(id).map_err(|_| "id is empty, too long or holds NUL"))?;
     let from = m
-        .get("from")
-        .and_then(Value::as_str)
+        .from
+        .as_deref()
         .ok_or("from is missing")
         .and_then(|f| Msisdn::from_digits(f).map_err(|_| "from is not 1 to 15 digits"))?;
     let ts = m
-        .get("timestamp")
-        .and_then(Value::as_str)
+        .timestamp
+        .as_deref()
         .ok_or("timestamp is missing")
         .and_then(|t| {
             Timestamp::from_unix_seconds(t).map_err(|_| "timestamp is not Unix seconds")
         })?;
-    let text = text_of(m)
+    let text = m
+        .content()
+        .inbox_text()
         .map(MessageText::new)
         .transpose()
         .map_err(|e| format!("text: {e}"))?;

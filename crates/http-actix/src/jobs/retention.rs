@@ -129,7 +129,11 @@ mod tests {
             ("36501d", None),
             ("", None),
         ] {
-            assert_eq!(crate::config::parse_period(text).map(|d| d.as_secs()), secs, "{text:?}");
+            assert_eq!(
+                crate::config::parse_period(text).map(|d| d.as_secs()),
+                secs,
+                "{text:?}"
+            );
         }
         assert_eq!(run_every(Duration::from_secs(3)), Duration::from_secs(1));
         assert_eq!(run_every(Duration::from_secs(300)), Duration::from_secs(30));

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use domain::StoreError;
 use serde::Serialize;
 
-use super::OpsState;
+use super::state::OpsState;
 
 /// `GET /health/live`: the process serves.
 pub(crate) async fn live() -> HttpResponse {

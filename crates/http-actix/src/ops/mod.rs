@@ -4,19 +4,10 @@
 mod health;
 mod openapi;
 mod scrape;
+mod state;
 pub(crate) mod ui;
-
-use std::sync::Arc;
-
-use domain::MessageStore;
-use metrics_exporter_prometheus::PrometheusHandle;
 
 pub(crate) use health::{live, ready};
 pub(crate) use openapi::openapi;
 pub(crate) use scrape::metrics;
-
-/// What the ops handlers share.
-pub(crate) struct OpsState {
-    pub(crate) store: Arc<dyn MessageStore>,
-    pub(crate) metrics: PrometheusHandle,
-}
+pub(crate) use state::OpsState;

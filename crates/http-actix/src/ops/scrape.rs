@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::OpsState;
+use super::state::OpsState;
 
 /// `GET /metrics`.
 pub(crate) async fn metrics(state: web::Data<OpsState>) -> HttpResponse {

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::ReadState;
 use super::dto::FeedPageDto;
+use super::state::ReadState;
 use super::{feed_query, stream};
 use crate::error::ApiError;
 use crate::guard::ReadAccess;

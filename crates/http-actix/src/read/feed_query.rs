@@ -2,15 +2,10 @@
 //! `/stats/daily`. Unknown parameters are ignored, an empty filter is no
 //! filter, and each bad value is one 422 detail, as for `/messages`.
 
-use domain::{FeedError, FeedLimit, FeedQuery, SearchText, Seq};
+use domain::{DayRange, FeedError, FeedLimit, FeedQuery, Seq};
 
+use super::messages_query::{integer, restore_plus, search};
 use crate::problem::ErrorDetail;
-use super::messages_query::{integer, restore_plus};
-
-/// The most days `/stats/daily` reports at once.
-pub(crate) const MAX_DAYS: i64 = 366;
-/// The days `/stats/daily` reports when not asked.
-pub(crate) const DEFAULT_DAYS: i64 = 30;
 
 /// Parses `after`, `limit`, `from` and `q`.
 ///
@@ -32,15 +27,10 @@ pub(crate) fn parse(query_string: &str) -> Result<FeedQuery, Vec<ErrorDetail>> {
                 Err(e) => errors.push(e),
             },
             "from" => query.from = Some(restore_plus(value.into_owned())).filter(|f| !f.is_empty()),
-            "q" if value.contains('\0') => {
-                let problem = domain::Problem::NulCharacter;
-                errors.push(ErrorDetail::new(
-                    &["query", "q"],
-                    problem.to_string(),
-                    problem.code(),
-                ));
-            }
-            "q" => query.q = SearchText::new(&value),
+            "q" => match search(&value) {
+                Ok(q) => query.q = q,
+                Err(e) => errors.push(e),
+            },
             _ => {}
         }
     }
@@ -102,22 +92,14 @@ fn feed_error(name: &str, e: FeedError) -> ErrorDetail {
 ///
 /// # Errors
 /// One 422 detail per parameter that is out of range or unparsable.
-pub(crate) fn days(
-    query_string: &str,
-    today: time::Date,
-) -> Result<(time::Date, time::Date), Vec<ErrorDetail>> {
-    let mut count = DEFAULT_DAYS;
+pub(crate) fn days(query_string: &str, today: time::Date) -> Result<DayRange, Vec<ErrorDetail>> {
+    let mut count = None;
     let mut until = today;
     let mut errors = Vec::new();
     for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
         match &*key {
             "days" => match integer("days", &value) {
-                Ok(n) if (1..=MAX_DAYS).contains(&n) => count = n,
-                Ok(_) => errors.push(ErrorDetail::new(
-                    &["query", "days"],
-                    format!("Input should be between 1 and {MAX_DAYS}"),
-                    "days_out_of_range",
-                )),
+                Ok(n) => count = Some(n),
                 Err(e) => errors.push(e),
             },
             "until" => match parse_date(&value) {
@@ -131,13 +113,16 @@ pub(crate) fn days(
             _ => {}
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
+    match DayRange::ending(until, count) {
+        Ok(range) if errors.is_empty() => Ok(range),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            let detail = ErrorDetail::new(&["query", "days"], e.to_string(), "days_out_of_range");
+            // In the order the parameters are checked: days before until.
+            errors.insert(0, detail);
+            Err(errors)
+        }
     }
-    let first = until
-        .checked_sub(time::Duration::days(count - 1))
-        .unwrap_or(time::Date::MIN);
-    Ok((first, until))
 }
 
 fn parse_date(text: &str) -> Option<time::Date> {
@@ -171,7 +156,7 @@ mod tests {
         assert_eq!(q.after.get(), 5);
         assert_eq!(q.limit.get(), 1000);
         assert_eq!(q.from.as_deref(), Some("+15550001"));
-        assert_eq!(q.q.as_ref().map(SearchText::folded), Some("hi"));
+        assert_eq!(q.q.as_ref().map(domain::SearchText::folded), Some("hi"));
         let errors = parse("after=-1&limit=1001").expect_err("invalid");
         assert_eq!(errors.len(), 2);
         assert!(parse("after=abc").is_err());
@@ -184,15 +169,15 @@ mod tests {
     fn day_ranges() {
         let today = time::macros::date!(2026 - 11 - 26);
         assert_eq!(
-            days("", today).expect("valid"),
-            (time::macros::date!(2026 - 10 - 28), today)
+            days("", today).map(|r| (r.first(), r.last())),
+            Ok((time::macros::date!(2026 - 10 - 28), today))
         );
         assert_eq!(
-            days("days=1&until=2025-01-15", today).expect("valid"),
-            (
+            days("days=1&until=2025-01-15", today).map(|r| (r.first(), r.last())),
+            Ok((
                 time::macros::date!(2025 - 01 - 15),
                 time::macros::date!(2025 - 01 - 15)
-            )
+            ))
         );
         for bad in [
             "days=0",

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use actix_web::http::header::LINK;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::ReadState;
 use super::dto::PageDto;
 use super::messages_query;
+use super::state::ReadState;
 use crate::error::ApiError;
 use crate::guard::ReadAccess;
 

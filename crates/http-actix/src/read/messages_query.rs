@@ -15,6 +15,18 @@ struct RawParams {
     cursor: Option<String>,
 }
 
+/// A `q` parameter: empty means no filter; the rest is the domain's
+/// [`SearchText`] rule (U+0000, which no stored text can hold, is refused
+/// like a body's), as one 422 detail.
+pub(super) fn search(value: &str) -> Result<Option<SearchText>, ErrorDetail> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    SearchText::new(value)
+        .map(Some)
+        .map_err(|problem| ErrorDetail::new(&["query", "q"], problem.to_string(), problem.code()))
+}
+
 /// Parses the query string. Unknown parameters are ignored; an empty
 /// `from`, `since`, `q` or `cursor` counts as absent (an empty `limit` or
 /// `offset` is not an integer: 422).
@@ -74,18 +86,9 @@ pub fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>> {
             }
         }
     }
-    match raw.q.as_deref() {
-        // No stored text can hold U+0000 (see `domain::Problem::NulCharacter`):
-        // refused like a body's, rather than handed to a store.
-        Some(q) if q.contains('\0') => {
-            let problem = domain::Problem::NulCharacter;
-            errors.push(ErrorDetail::new(
-                &["query", "q"],
-                problem.to_string(),
-                problem.code(),
-            ));
-        }
-        q => query.q = q.and_then(SearchText::new),
+    match raw.q.as_deref().map(search).transpose() {
+        Ok(q) => query.q = q.flatten(),
+        Err(e) => errors.push(e),
     }
     if let Some(v) = raw.cursor {
         match Cursor::from_token(&v) {

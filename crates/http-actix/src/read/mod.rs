@@ -7,20 +7,12 @@ mod feed;
 mod feed_query;
 mod messages;
 pub(crate) mod messages_query;
+mod state;
 mod stats;
 mod stream;
 
-use std::sync::Arc;
-
-use domain::MessageStore;
-
 pub(crate) use feed::{feed, message_stream};
 pub(crate) use messages::messages;
+pub(crate) use state::ReadState;
 pub(crate) use stats::{daily, stats};
 pub(crate) use stream::Hub;
-
-/// What the read handlers share.
-pub(crate) struct ReadState {
-    pub(crate) store: Arc<dyn MessageStore>,
-    pub(crate) hub: Arc<Hub>,
-}

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::ReadState;
 use super::dto::{DailyDto, StatsDto};
 use super::feed_query;
+use super::state::ReadState;
 use crate::error::ApiError;
 use crate::guard::ReadAccess;
 
@@ -28,8 +28,8 @@ pub(crate) async fn daily(
     state: web::Data<ReadState>,
 ) -> Result<HttpResponse, ApiError> {
     let today = time::OffsetDateTime::now_utc().date();
-    let (first, last) =
-        feed_query::days(req.query_string(), today).map_err(ApiError::Validation)?;
+    let range = feed_query::days(req.query_string(), today).map_err(ApiError::Validation)?;
+    let (first, last) = (range.first(), range.last());
     let store = Arc::clone(&state.store);
     let counts = web::block(move || store.daily_counts(first, last)).await??;
     Ok(HttpResponse::Ok().json(DailyDto::new(&domain::every_day(first, last, &counts))))

@@ -24,8 +24,8 @@ use domain::{FeedItem, FeedLimit, FeedQuery, MAX_FEED_LIMIT, MessageStore, Seq};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::config::StreamConfig;
 use super::dto::FeedItemDto;
+use crate::config::StreamConfig;
 use crate::peer::PeerSocket;
 
 /// How often the hub asks the store for messages other replicas stored.
