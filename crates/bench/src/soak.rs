@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use testkit::{Connection, Server, request_bytes, sign};
 
+use serde_json::json;
+
+use crate::options::Options;
 use crate::traffic::{Rng, Senders, fields};
 
 /// What a soak measured.
@@ -141,4 +144,54 @@ pub(crate) fn run(
         rss,
         elapsed,
     })
+}
+
+/// `--soak SECONDS`: the soak, its report and its failures.
+pub(crate) fn scenario(o: &Options, seconds: u64) -> Result<Vec<String>, String> {
+    let mut rng = Rng::new(7);
+    let senders = Senders::new(o.senders, &mut rng);
+    println!(
+        "soak: {seconds} s at concurrency {}, 70 % writes (10 % of them replays), 30 % reads",
+        o.concurrency
+    );
+    let r = run(seconds, o.concurrency, &senders, o.soak_ids)?;
+    #[expect(clippy::cast_precision_loss, reason = "request counts")]
+    let rate = r.requests as f64 / r.elapsed.as_secs_f64();
+    let server_errors: u64 = r
+        .statuses
+        .iter()
+        .filter(|(s, _)| **s >= 500)
+        .map(|(_, n)| n)
+        .sum();
+    let half = r.rss.len() / 2;
+    let peak = |xs: &[(f64, f64)]| xs.iter().map(|x| x.1).fold(0.0, f64::max);
+    let (first_half, second_half) = (peak(&r.rss[..half.max(1)]), peak(&r.rss[half..]));
+    println!(
+        "requests {} in {:.0} s ({rate:.0}/s), statuses {:?}, io errors {}",
+        r.requests,
+        r.elapsed.as_secs_f64(),
+        r.statuses,
+        r.io_errors
+    );
+    println!(
+        "RSS MB: peak first half {first_half:.1}, peak second half {second_half:.1}, last {:.1}",
+        r.rss.last().map_or(0.0, |x| x.1)
+    );
+    let result = json!({
+        "soak_seconds": r.elapsed.as_secs_f64(), "concurrency": o.concurrency, "requests": r.requests,
+        "soak_ids": o.soak_ids,
+        "per_second": rate,
+        "statuses": r.statuses.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        "io_errors": r.io_errors, "rss_mb": r.rss,
+        "rss_peak_first_half_mb": first_half, "rss_peak_second_half_mb": second_half,
+    });
+    crate::write_report(&o.out, &result)?;
+    let mut failures = Vec::new();
+    if server_errors > 0 {
+        failures.push(format!("{server_errors} responses were 5xx"));
+    }
+    if r.io_errors > 0 {
+        failures.push(format!("{} requests failed at the connection", r.io_errors));
+    }
+    Ok(failures)
 }

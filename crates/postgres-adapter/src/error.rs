@@ -69,8 +69,31 @@ pub enum OpenError {
 fn detail(e: &postgres::Error) -> String {
     e.as_db_error().map_or_else(
         || e.to_string(),
-        |d| format!("{} ({})", d.message(), d.code().code()),
+        |d| format!("{} (SQLSTATE {})", d.message(), d.code().code()),
     )
+}
+
+/// A client error shown with the server's message and SQLSTATE (the
+/// client alone prints "db error"); the client's error stays its source.
+#[derive(Debug)]
+pub struct DbError(postgres::Error);
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&detail(&self.0))
+    }
+}
+
+impl std::error::Error for DbError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+impl From<postgres::Error> for DbError {
+    fn from(e: postgres::Error) -> Self {
+        Self(e)
+    }
 }
 
 /// SQLSTATE classes and codes a retry can outlive.
@@ -102,9 +125,9 @@ pub(crate) fn store_error(e: postgres::Error) -> StoreError {
         None => true,
     };
     if transient {
-        StoreError::Unavailable(Box::new(e))
+        StoreError::Unavailable(Box::new(DbError(e)))
     } else {
-        StoreError::Internal(Box::new(e))
+        StoreError::Internal(Box::new(DbError(e)))
     }
 }
 

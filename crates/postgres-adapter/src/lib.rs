@@ -10,7 +10,7 @@ mod tls;
 mod writer;
 
 pub use connect::ConnectError;
-pub use error::OpenError;
+pub use error::{DbError, OpenError};
 pub use schema::{Migration, SCHEMA_VERSION, SearchIndex};
 pub use settings::{PostgresConfig, SCHEMES, SettingsError, SslMode};
 pub use store::PostgresStore;

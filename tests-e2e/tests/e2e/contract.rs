@@ -41,7 +41,10 @@ pub(crate) fn evaluation_sequence_on(c: testkit::Client) {
 }
 
 #[test]
-#[expect(clippy::too_many_lines, reason = "the assignment's evaluation outline, verbatim and in its order")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the assignment's evaluation outline, verbatim and in its order"
+)]
 fn assignment_evaluation_script() {
     let server = Server::start();
     let c = server.client();

@@ -356,7 +356,10 @@ fn msg(id: &str) -> Vec<u8> {
 }
 
 #[test]
-#[expect(clippy::too_many_lines, reason = "one table of signed requests and the answer each must get")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one table of signed requests and the answer each must get"
+)]
 fn standard_webhooks_signatures_timestamps_and_aliases() {
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let server = Server::builder().env("WEBHOOK_SECRET", secret).start();

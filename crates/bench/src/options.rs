@@ -1,0 +1,130 @@
+//! The command line of `hookbox-bench`.
+
+pub(crate) const HELP: &str =
+    "hookbox-bench: load and consistency benchmark for hookbox (loopback only)
+
+USAGE: hookbox-bench [OPTIONS]
+
+  --messages N          unique webhooks to ingest            [100000]
+  --concurrency N       requests in flight during ingest     [64]
+  --senders N           distinct senders                     [5000]
+  --seed-rows N         rows in the database for the reads   [1000000]
+  --read-concurrency N  requests in flight during reads      [8]
+  --reads N             requests per read shape              [2000]
+  --rejects N           forged and invalid webhooks, each    [5000]
+  --max-seconds N       time limit of each load phase        [120]
+  --out FILE            JSON report                          [bench-results/latest.json]
+  --no-search-index     run hookbox with SEARCH_INDEX=off
+  --runs N              repeat the scenario, report per-figure medians  [3]
+  --keep-db DIR         afterwards, copy the read-phase database files to DIR
+  --soak-ids N          in a soak, draw webhook ids from N only: once all are
+                        stored, writes are replays and the data stops growing
+  --soak SECONDS        instead: mixed writes (70 %) and reads at --concurrency
+                        for SECONDS, sampling RSS; fails on any 5xx
+  --quick               one small run (CI): 2000 messages, 5000 rows, 100 reads
+  --database-url URL    run on PostgreSQL instead of SQLite: URL names a server
+                        and a role that may CREATE DATABASE; each phase gets a
+                        fresh database. Adds PostgreSQL's own batched insert
+                        rate into the same schema (the ceiling) to the report
+  --replicas N          hookbox processes sharing that database      [1]
+";
+
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) messages: u64,
+    pub(crate) concurrency: usize,
+    pub(crate) senders: usize,
+    pub(crate) seed_rows: u64,
+    pub(crate) read_concurrency: usize,
+    pub(crate) reads: usize,
+    pub(crate) rejects: usize,
+    pub(crate) max_seconds: u64,
+    pub(crate) out: String,
+    pub(crate) search_index: bool,
+    pub(crate) soak_seconds: Option<u64>,
+    pub(crate) soak_ids: Option<u64>,
+    pub(crate) keep_db: Option<String>,
+    pub(crate) runs: usize,
+    pub(crate) database_url: Option<String>,
+    pub(crate) replicas: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            messages: 100_000,
+            concurrency: 64,
+            senders: 5000,
+            seed_rows: 1_000_000,
+            read_concurrency: 8,
+            reads: 2000,
+            rejects: 5000,
+            max_seconds: 120,
+            out: "bench-results/latest.json".to_owned(),
+            search_index: true,
+            soak_seconds: None,
+            soak_ids: None,
+            keep_db: None,
+            runs: 3,
+            database_url: None,
+            replicas: 1,
+        }
+    }
+}
+
+pub(crate) fn parse_args() -> Result<Options, String> {
+    let mut o = Options::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        macro_rules! num {
+            ($field:ident, $name:expr) => {
+                o.$field = value($name)?
+                    .parse()
+                    .map_err(|_| format!("{} needs a number", $name))?
+            };
+        }
+        match arg.as_str() {
+            "--messages" => num!(messages, "--messages"),
+            "--concurrency" => num!(concurrency, "--concurrency"),
+            "--senders" => num!(senders, "--senders"),
+            "--seed-rows" => num!(seed_rows, "--seed-rows"),
+            "--read-concurrency" => num!(read_concurrency, "--read-concurrency"),
+            "--reads" => num!(reads, "--reads"),
+            "--rejects" => num!(rejects, "--rejects"),
+            "--max-seconds" => num!(max_seconds, "--max-seconds"),
+            "--runs" => num!(runs, "--runs"),
+            "--replicas" => num!(replicas, "--replicas"),
+            "--database-url" => o.database_url = Some(value("--database-url")?),
+            "--out" => o.out = value("--out")?,
+            "--no-search-index" => o.search_index = false,
+            "--keep-db" => o.keep_db = Some(value("--keep-db")?),
+            "--soak-ids" => {
+                o.soak_ids = Some(
+                    value("--soak-ids")?
+                        .parse()
+                        .map_err(|_| "--soak-ids needs a number".to_owned())?,
+                );
+            }
+            "--soak" => {
+                o.soak_seconds = Some(
+                    value("--soak")?
+                        .parse()
+                        .map_err(|_| "--soak needs seconds".to_owned())?,
+                );
+            }
+            "--quick" => {
+                o.messages = 2000;
+                o.seed_rows = 5000;
+                o.reads = 100;
+                o.rejects = 200;
+                o.senders = 200;
+                o.concurrency = 16;
+                o.runs = 1;
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(o)
+}

@@ -1,0 +1,128 @@
+//! The report: each phase's figures as they are measured, the checks that
+//! failed, and the run's summary ([`RunReport`]) as written to JSON.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::load::LoadResult;
+
+/// The phases measured so far and the checks that failed.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub(crate) rows: Vec<Phase>,
+    pub(crate) failures: Vec<String>,
+}
+
+/// One load phase's figures, as printed and as written to the JSON report.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Phase {
+    pub(crate) phase: String,
+    pub(crate) requests: usize,
+    pub(crate) per_second: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p95_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) max_ms: f64,
+    pub(crate) statuses: BTreeMap<String, u64>,
+    pub(crate) io_errors: u64,
+}
+
+impl Report {
+    pub(crate) fn phase(&mut self, name: &str, r: &LoadResult, expect_status: Option<u16>) {
+        println!(
+            "{name:<28} {:>8} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2}  {:?}{}",
+            r.sent,
+            r.rate(),
+            r.percentile_ms(50.0),
+            r.percentile_ms(95.0),
+            r.percentile_ms(99.0),
+            r.percentile_ms(100.0),
+            r.statuses,
+            if r.io_errors > 0 {
+                format!(" io_errors={}", r.io_errors)
+            } else {
+                String::new()
+            },
+        );
+        self.rows.push(Phase {
+            phase: name.to_owned(),
+            requests: r.sent,
+            per_second: r.rate(),
+            p50_ms: r.percentile_ms(50.0),
+            p95_ms: r.percentile_ms(95.0),
+            p99_ms: r.percentile_ms(99.0),
+            max_ms: r.percentile_ms(100.0),
+            statuses: r
+                .statuses
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            io_errors: r.io_errors,
+        });
+        if let Some(status) = expect_status {
+            self.check(
+                r.only(status),
+                format!(
+                    "{name}: expected every answer {status}, got {:?} io_errors={}",
+                    r.statuses, r.io_errors
+                ),
+            );
+        }
+    }
+
+    pub(crate) fn check(&mut self, ok: bool, what: String) {
+        if !ok {
+            self.failures.push(what);
+        }
+    }
+}
+
+/// One run's report, as `bench-results/*.json` holds it.
+#[derive(Debug, Serialize)]
+pub(crate) struct RunReport {
+    pub(crate) options: Value,
+    pub(crate) cores: usize,
+    pub(crate) adapter_rows_per_second: f64,
+    pub(crate) ingest: Option<Phase>,
+    pub(crate) ingest_to_adapter_ratio: f64,
+    pub(crate) verify_only_per_second: f64,
+    pub(crate) after_burst_reads: AfterBurst,
+    pub(crate) purge: Purge,
+    pub(crate) ingest_to_verify_only_ratio: f64,
+    pub(crate) store: &'static str,
+    pub(crate) replicas: usize,
+    pub(crate) postgres_batched_insert_rows_per_second: Option<f64>,
+    pub(crate) ingest_to_postgres_ratio: Option<f64>,
+    pub(crate) phases: Vec<Phase>,
+    pub(crate) reads: Vec<Phase>,
+    pub(crate) rows_for_reads: u64,
+    pub(crate) startup_to_ready_ms: f64,
+    pub(crate) peak_rss_mb: Rss,
+    pub(crate) database_mb: f64,
+    pub(crate) failures: Vec<String>,
+}
+
+/// Every read shape at the ingest's concurrency right after the burst.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub(crate) struct AfterBurst {
+    pub(crate) worst_p99_ms: f64,
+    pub(crate) worst_cheap_p99_ms: f64,
+}
+
+/// Ingest with and without retention purging beside it.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub(crate) struct Purge {
+    pub(crate) ingest_p99_ms_without: f64,
+    pub(crate) ingest_p99_ms_while_purging: f64,
+    pub(crate) ratio: f64,
+    pub(crate) rows_purged_during_ingest: u64,
+}
+
+/// Peak resident memory of the first replica, in MB.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub(crate) struct Rss {
+    pub(crate) ingest: f64,
+    pub(crate) reads: f64,
+}

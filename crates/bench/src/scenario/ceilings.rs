@@ -1,0 +1,104 @@
+//! The ceilings HTTP ingest is measured against: the adapter alone, from
+//! as many threads as HTTP will use, and on PostgreSQL the server's own
+//! batched insert rate into the same schema.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use domain::MessageStore;
+use sqlite_adapter::{SqliteConfig, SqliteStore};
+
+use super::Ctx;
+use crate::postgres_direct;
+use crate::traffic::fields;
+
+/// What the ceilings measured.
+pub(super) struct Ceilings {
+    /// Rows per second through the port, no HTTP.
+    pub(super) adapter_rate: f64,
+    /// PostgreSQL's own batched insert rate, on PostgreSQL.
+    pub(super) postgres: Option<f64>,
+}
+
+pub(super) fn measure(ctx: &mut Ctx<'_>) -> Result<Ceilings, String> {
+    let o = ctx.o;
+    let adapter_msgs: Arc<Vec<domain::Message>> = Arc::new(
+        (0..o.messages)
+            .filter_map(|n| fields("a", n, &ctx.senders, &mut ctx.rng).message())
+            .collect(),
+    );
+    let adapter_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let adapter: Arc<dyn MessageStore> = match &o.database_url {
+        None => Arc::new(
+            SqliteStore::open(&SqliteConfig::new(adapter_dir.path().join("adapter.db")))
+                .map_err(|e| e.to_string())?,
+        ),
+        Some(admin) => Arc::new(postgres_direct::fresh_store(admin, o.search_index)?.0),
+    };
+    let adapter_rate = insert_rate(&adapter, &adapter_msgs, o.concurrency, ctx.deadline)?;
+    println!(
+        "{:<28} {:>8} {:>10.0}",
+        "adapter insert (no HTTP)",
+        adapter_msgs.len(),
+        adapter_rate
+    );
+    drop(adapter);
+    drop(adapter_dir);
+    let postgres = match &o.database_url {
+        None => None,
+        Some(admin) => {
+            let rate = postgres_direct::batched_insert_rate(
+                admin,
+                o.search_index,
+                &adapter_msgs,
+                8,
+                64,
+                ctx.deadline,
+            )?;
+            println!(
+                "{:<28} {:>8} {:>10.0}",
+                "postgres alone (64-row tx)",
+                adapter_msgs.len(),
+                rate
+            );
+            Some(rate)
+        }
+    };
+    Ok(Ceilings {
+        adapter_rate,
+        postgres,
+    })
+}
+
+/// Rows per second `threads` callers get inserting `messages` one by one
+/// through the port (as many threads as HTTP would use).
+fn insert_rate(
+    store: &Arc<dyn MessageStore>,
+    messages: &Arc<Vec<domain::Message>>,
+    threads: usize,
+    deadline: Duration,
+) -> Result<f64, String> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (store, msgs, next) = (Arc::clone(store), Arc::clone(messages), Arc::clone(&next));
+            std::thread::spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= msgs.len() || start.elapsed() > deadline {
+                        break;
+                    }
+                    let _ = store.insert(msgs[i].clone());
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    let elapsed = start.elapsed();
+    let rows = store.stats().map_err(|e| e.to_string())?.total_messages;
+    #[expect(clippy::cast_precision_loss, reason = "row counts")]
+    Ok(rows as f64 / elapsed.as_secs_f64())
+}

@@ -1,0 +1,134 @@
+//! One run of the standard benchmark, a module per scenario, in the order
+//! they run: the ceilings (the adapter alone, PostgreSQL's own batched
+//! insert), ingest over HTTP with its checks, seeding to the read size and a
+//! restart, the read mix, and ingest beside retention.
+
+mod ceilings;
+mod ingest;
+mod purging;
+mod reads;
+mod seeding;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::options::Options;
+use crate::report::{Report, Rss, RunReport};
+use crate::traffic::{Rng, Senders};
+
+/// What every scenario of one run shares.
+pub(crate) struct Ctx<'a> {
+    pub(crate) o: &'a Options,
+    pub(crate) rng: Rng,
+    pub(crate) senders: Senders,
+    pub(crate) deadline: Duration,
+    pub(crate) report: Report,
+}
+
+/// Runs every scenario once; the failed checks and the run's report.
+pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
+    let mut rng = Rng::new(0x0068_6f6f_6b62_6f78);
+    let senders = Senders::new(o.senders, &mut rng);
+    let mut ctx = Ctx {
+        o,
+        rng,
+        senders,
+        deadline: Duration::from_secs(o.max_seconds),
+        report: Report::default(),
+    };
+    print_header(&ctx);
+    let ceilings = ceilings::measure(&mut ctx)?;
+    let ingested = ingest::run(&mut ctx)?;
+    let seeded = seeding::run(&mut ctx, &ingested)?;
+    let read = reads::run(&mut ctx, &ingested, &seeded)?;
+    let ingest_rate = ingested.rate;
+    print_ratios(
+        ingest_rate,
+        &ceilings,
+        ingested.verify_only_rate,
+        ingested.replicas,
+    );
+    drop(seeded);
+    let purge = purging::run(&mut ctx, &ingested)?;
+    if let Some(keep) = &o.keep_db {
+        crate::keep_files(ingested.dir.path(), std::path::Path::new(keep))?;
+        println!("database files copied to {keep}");
+    }
+    let report = RunReport {
+        options: json!({"messages": o.messages, "concurrency": o.concurrency, "senders": o.senders,
+                    "seed_rows": o.seed_rows, "read_concurrency": o.read_concurrency, "reads": o.reads}),
+        cores: cores(),
+        adapter_rows_per_second: ceilings.adapter_rate,
+        ingest: ingested.row.clone(),
+        ingest_to_adapter_ratio: ingest_rate / ceilings.adapter_rate.max(1e-9),
+        verify_only_per_second: ingested.verify_only_rate,
+        after_burst_reads: ingested.after_burst,
+        purge,
+        ingest_to_verify_only_ratio: ingest_rate / ingested.verify_only_rate.max(1e-9),
+        store: if ingested.database_url.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
+        replicas: ingested.replicas,
+        postgres_batched_insert_rows_per_second: ceilings.postgres,
+        ingest_to_postgres_ratio: ceilings.postgres.map(|c| ingest_rate / c.max(1e-9)),
+        phases: ctx.report.rows.clone(),
+        reads: read.rows,
+        rows_for_reads: read.rows_for_reads,
+        startup_to_ready_ms: read.startup_ms,
+        peak_rss_mb: Rss {
+            ingest: ingested.rss_mb,
+            reads: read.rss_mb,
+        },
+        database_mb: read.database_mb,
+        failures: ctx.report.failures.clone(),
+    };
+    let value = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+    Ok((ctx.report.failures, value))
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(0, std::num::NonZero::get)
+}
+
+fn print_header(ctx: &Ctx<'_>) {
+    let o = ctx.o;
+    println!(
+        "hookbox-bench: {} messages at concurrency {}, {} senders, reads at {} rows, concurrency {}; {} cores",
+        o.messages,
+        o.concurrency,
+        ctx.senders.len(),
+        o.seed_rows,
+        o.read_concurrency,
+        cores()
+    );
+    println!(
+        "{:<28} {:>8} {:>10} {:>8} {:>8} {:>8} {:>8}  statuses",
+        "phase", "requests", "per sec", "p50 ms", "p95 ms", "p99 ms", "max ms"
+    );
+}
+
+fn print_ratios(
+    ingest_rate: f64,
+    ceilings: &ceilings::Ceilings,
+    verify_only_rate: f64,
+    replicas: usize,
+) {
+    let adapter_rate = ceilings.adapter_rate;
+    println!(
+        "ingest {ingest_rate:.0}/s = {:.2} x the adapter's {adapter_rate:.0} rows/s",
+        ingest_rate / adapter_rate.max(1e-9)
+    );
+    println!(
+        "ingest {ingest_rate:.0}/s = {:.2} x the verify-only actix server's {verify_only_rate:.0}/s",
+        ingest_rate / verify_only_rate.max(1e-9)
+    );
+    if let Some(ceiling) = ceilings.postgres {
+        println!(
+            "ingest {ingest_rate:.0}/s = {:.2} x PostgreSQL's own {ceiling:.0} rows/s ({replicas} replica(s))",
+            ingest_rate / ceiling.max(1e-9)
+        );
+    }
+}
