@@ -10,7 +10,7 @@ default:
 
 # Run hookbox locally with the embedded SQLite default (./hookbox.db).
 run secret="change-me":
-    WEBHOOK_SECRET={{secret}} cargo run --release --bin hookbox
+    WEBHOOK_SECRET={{secret}} cargo run --release -p hookbox
 
 # The whole test suite (the README's test command). PostgreSQL tests use
 # HOOKBOX_TEST_POSTGRES_URL, or a throwaway cluster when PostgreSQL's
@@ -22,11 +22,25 @@ test:
 test-postgres:
     HOOKBOX_E2E_STORE=postgres cargo test -p hookbox-tests-e2e --test e2e
 
-# Formatting, lints and the dependency policy, as CI runs them.
-lint:
+# Storage faults: a real full disk (a tiny tmpfs); needs root.
+test-faults:
+    cargo test -p hookbox-tests-e2e --test e2e faults -- --ignored
+
+# Schemathesis against the OpenAPI document a debug build serves.
+schemathesis:
+    cargo build -p hookbox
+    .ci/schemathesis/run target/debug/hookbox
+
+# Formatting, lints, the architecture check and the dependency policy.
+lint: arch
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
-    cargo deny check licenses bans sources
+    cargo deny --log-level error check licenses bans sources
+
+# The architecture: no module import cycle in any crate, http-actix's layers
+# (features never import each other), and which crate may depend on which.
+arch:
+    python3 .ci/module-graph.py
 
 # Advisories need network access to the RustSec database.
 audit:
@@ -39,19 +53,35 @@ ci:
 # The standard benchmark (release build): 100k webhooks at concurrency 64,
 # reads at 1M rows. Prints a table, writes bench-results/latest.json.
 bench *args:
-    cargo build --release -p hookbox-http -p hookbox-bench
+    cargo build --release -p hookbox -p hookbox-bench
     target/release/hookbox-bench {{args}}
+
+# The small benchmark CI runs on both stores, to keep it working (figures
+# come from `just bench`). PostgreSQL needs HOOKBOX_TEST_POSTGRES_URL.
+bench-quick:
+    cargo run -p hookbox-bench -- --quick --out target/bench-quick.json
+    if [ -n "${HOOKBOX_TEST_POSTGRES_URL:-}" ]; then \
+        cargo run -p hookbox-bench -- --quick --database-url "$HOOKBOX_TEST_POSTGRES_URL" --out target/bench-quick-postgres.json; \
+    else echo "bench-quick: PostgreSQL skipped (HOOKBOX_TEST_POSTGRES_URL is not set)"; fi
+    cargo run -p hookbox-bench -- --soak 20 --concurrency 16 --senders 200 --out target/soak-quick.json
 
 # Ten minutes of mixed reads and writes at concurrency 64 (memory must stay
 # flat, no 5xx). Writes bench-results/soak.json.
 soak seconds="600":
-    cargo build --release -p hookbox-http -p hookbox-bench
+    cargo build --release -p hookbox -p hookbox-bench
     target/release/hookbox-bench --soak {{seconds}} --concurrency 64 --out bench-results/soak.json
 
-# Fuzz each target for `seconds` (default ten minutes); needs cargo-fuzz.
+# Fuzz every target (`cargo fuzz list`) for `seconds` (default ten
+# minutes), replaying fuzz/regressions/<target>/ first; needs cargo-fuzz.
 fuzz seconds="600":
-    cd fuzz && for t in webhook_body signature_header query_string whatsapp_body standard_webhooks_header; do \
-        RUSTC_BOOTSTRAP=1 cargo fuzz run $t --sanitizer none -- -max_total_time={{seconds}} || exit 1; \
+    cd fuzz && for t in $(cargo fuzz list); do \
+        if [ -d "regressions/$t" ]; then \
+            RUSTC_BOOTSTRAP=1 cargo fuzz run $t --sanitizer none regressions/$t/* > /tmp/fuzz-$t.log 2>&1 \
+                || { tail -60 /tmp/fuzz-$t.log; exit 1; }; \
+        fi; \
+        RUSTC_BOOTSTRAP=1 cargo fuzz run $t --sanitizer none -- -max_total_time={{seconds}} > /tmp/fuzz-$t.log 2>&1 \
+            || { tail -60 /tmp/fuzz-$t.log; exit 1; }; \
+        echo "$t: $(grep -E '^Done' /tmp/fuzz-$t.log | tail -1)"; \
     done
 
 # Build and start the container (needs WEBHOOK_SECRET in the environment).

@@ -91,7 +91,9 @@ def paths_in(text: str) -> list[str]:
     paths = []
     for m in re.finditer(r"\buse\s+([^;]+);", text):
         paths.extend(expand(m.group(1)))
-    paths.extend(m.group(0) for m in re.finditer(r"(?<![\w:])(?:crate|super|self)(?:::\w+)+", text))
+    # Paths in code: crate::…, super::…, self::…, and child::… (resolved
+    # only when `child` is a module of the one the path is in).
+    paths.extend(m.group(0) for m in re.finditer(r"(?<![\w:])[a-z_]\w*(?:::\w+)+", text))
     return paths
 
 

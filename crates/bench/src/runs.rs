@@ -25,7 +25,7 @@ pub(crate) fn run_many(o: &Options) -> Result<Vec<String>, String> {
         print_medians(&median, runs.len());
         json!({"runs": runs, "median": median})
     };
-    crate::write_report(&o.out, &report)?;
+    crate::files::write_report(&o.out, &report)?;
     Ok(failures)
 }
 

@@ -185,7 +185,7 @@ pub(crate) fn scenario(o: &Options, seconds: u64) -> Result<Vec<String>, String>
         "io_errors": r.io_errors, "rss_mb": r.rss,
         "rss_peak_first_half_mb": first_half, "rss_peak_second_half_mb": second_half,
     });
-    crate::write_report(&o.out, &result)?;
+    crate::files::write_report(&o.out, &result)?;
     let mut failures = Vec::new();
     if server_errors > 0 {
         failures.push(format!("{server_errors} responses were 5xx"));

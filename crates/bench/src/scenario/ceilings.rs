@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use domain::MessageStore;
 use sqlite_adapter::{SqliteConfig, SqliteStore};
 
-use super::Ctx;
+use super::context::Ctx;
 use crate::postgres_direct;
 use crate::traffic::fields;
 

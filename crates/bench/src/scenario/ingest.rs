@@ -10,10 +10,12 @@ use serde_json::json;
 use tempfile::TempDir;
 use testkit::{Server, ServerBuilder, sign};
 
-use super::Ctx;
+use super::context::Ctx;
+use crate::files::peak_rss_mb;
 use crate::report::{AfterBurst, Phase};
+use crate::requests::{get_request, walk_ids, webhook_request};
 use crate::traffic::{self, fields};
-use crate::{get_request, load, peak_rss_mb, verify_only, walk_ids, webhook_request};
+use crate::{load, verify_only};
 
 /// What ingest left for the later scenarios.
 pub(super) struct Ingested {

@@ -4,6 +4,7 @@
 //! restart, the read mix, and ingest beside retention.
 
 mod ceilings;
+mod context;
 mod ingest;
 mod purging;
 mod reads;
@@ -15,16 +16,9 @@ use serde_json::{Value, json};
 
 use crate::options::Options;
 use crate::report::{Report, Rss, RunReport};
-use crate::traffic::{Rng, Senders};
 
-/// What every scenario of one run shares.
-pub(crate) struct Ctx<'a> {
-    pub(crate) o: &'a Options,
-    pub(crate) rng: Rng,
-    pub(crate) senders: Senders,
-    pub(crate) deadline: Duration,
-    pub(crate) report: Report,
-}
+use crate::traffic::{Rng, Senders};
+use context::Ctx;
 
 /// Runs every scenario once; the failed checks and the run's report.
 pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
@@ -52,7 +46,7 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
     drop(seeded);
     let purge = purging::run(&mut ctx, &ingested)?;
     if let Some(keep) = &o.keep_db {
-        crate::keep_files(ingested.dir.path(), std::path::Path::new(keep))?;
+        crate::files::keep_files(ingested.dir.path(), std::path::Path::new(keep))?;
         println!("database files copied to {keep}");
     }
     let report = RunReport {

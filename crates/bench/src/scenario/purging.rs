@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use testkit::sign;
 
-use super::Ctx;
+use super::context::Ctx;
 use super::ingest::Ingested;
+use crate::load;
 use crate::report::Purge;
+use crate::requests::webhook_request;
 use crate::traffic::fields;
-use crate::{load, webhook_request};
 
 pub(super) fn run(ctx: &mut Ctx<'_>, ingested: &Ingested) -> Result<Purge, String> {
     let (p99_plain, _) = ingest_once(ctx, ingested, "ingest, no purge (baseline)", "b", None)?;

@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use domain::Cursor;
 
-use super::Ctx;
+use super::context::Ctx;
 use super::ingest::Ingested;
 use super::seeding::Seeded;
+use crate::files::{dir_size, peak_rss_mb};
 use crate::report::Phase;
+use crate::requests::get_request;
 use crate::traffic::{self, Rng, fields};
-use crate::{dir_size, get_request, load, peak_rss_mb, postgres_direct};
+use crate::{load, postgres_direct};
 
 /// What the read mix measured.
 pub(super) struct Reads {

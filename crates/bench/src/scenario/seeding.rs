@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use sqlite_adapter::{SqliteConfig, SqliteStore};
 use testkit::Server;
 
-use super::Ctx;
+use super::context::Ctx;
 use super::ingest::{Ingested, start};
 use crate::postgres_direct::pg_error;
 use crate::traffic::fields;

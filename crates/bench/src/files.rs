@@ -1,0 +1,51 @@
+//! What the bench reads and writes on disk: the JSON report, the database
+//! files it keeps, their size, and a process's peak memory.
+
+use serde_json::Value;
+
+/// Writes a JSON report, creating its folder.
+pub(crate) fn write_report(path: &str, report: &Value) -> Result<(), String> {
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(path, serde_json::to_vec_pretty(report).unwrap_or_default())
+        .map_err(|e| format!("{path}: {e}"))?;
+    println!("report: {path}");
+    Ok(())
+}
+
+/// Copies the files of `from` (the database and its WAL) into `to`.
+pub(crate) fn keep_files(from: &std::path::Path, to: &std::path::Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for entry in std::fs::read_dir(from).map_err(|e| e.to_string())? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if let Some(name) = path.file_name()
+            && path.is_file()
+        {
+            std::fs::copy(&path, to.join(name)).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len())
+        .sum()
+}
+
+pub(crate) fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
