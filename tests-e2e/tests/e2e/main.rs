@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `hookbox` binary over HTTP on loopback.
 
 mod browser;
+mod cli;
 mod container;
 mod contract;
 mod faults;
