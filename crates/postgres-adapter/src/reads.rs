@@ -3,8 +3,8 @@
 //! constructors (a corrupted row is an error, never an invalid `Message`).
 
 use domain::{
-    Cursor, DayCount, FeedItem, FeedPage, FeedQuery, Message, MessageId, MessageQuery, MessageText,
-    Msisdn, Page, SenderCount, Seq, Stats, StoreError, TOP_SENDERS, Timestamp,
+    Cursor, DayCount, FeedItem, FeedPage, FeedQuery, Message, MessageQuery, Msisdn, Page,
+    SenderCount, Seq, Stats, StoreError, TOP_SENDERS, Timestamp,
 };
 use postgres::types::ToSql;
 use postgres::{Row, Transaction};
@@ -222,20 +222,19 @@ pub(crate) fn list(tx: &mut Transaction<'_>, query: &MessageQuery) -> Result<Pag
     })
 }
 
+/// Rebuilds a message from its row through the domain's rules
+/// (`store_kit::rows`), so a corrupted row is an error rather than an
+/// invalid `Message`.
 fn message_from_row(row: &Row) -> Result<Message, StoreError> {
-    let corrupt =
-        |what: &str| StoreError::Internal(format!("stored row has an invalid {what}").into());
-    let text: Option<String> = row.try_get(4).map_err(store_error)?;
-    let get = |i: usize| row.try_get::<_, String>(i).map_err(store_error);
-    Ok(Message::new(
-        MessageId::new(get(0)?).map_err(|_| corrupt("message_id"))?,
-        Msisdn::new(get(1)?).map_err(|_| corrupt("from"))?,
-        Msisdn::new(get(2)?).map_err(|_| corrupt("to"))?,
-        Timestamp::parse(&get(3)?).map_err(|_| corrupt("ts"))?,
-        text.map(MessageText::new)
-            .transpose()
-            .map_err(|_| corrupt("text"))?,
-    ))
+    let get = |i: usize| row.try_get::<_, &str>(i).map_err(store_error);
+    let text: Option<&str> = row.try_get(4).map_err(store_error)?;
+    store_kit::rows::message(store_kit::rows::Columns {
+        id: get(0)?,
+        from: get(1)?,
+        to: get(2)?,
+        ts: get(3)?,
+        text,
+    })
 }
 
 /// `/stats` from the counters and the ordering index.

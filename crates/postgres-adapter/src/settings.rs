@@ -147,21 +147,9 @@ impl PostgresConfig {
                 )
             })?;
         }
-        if let Some(v) = lookup("SEARCH_INDEX") {
-            config.search_index = match v.trim().to_ascii_lowercase().as_str() {
-                "on" | "true" | "1" => true,
-                "off" | "false" | "0" => false,
-                _ => return Err(invalid("SEARCH_INDEX", "on or off", v)),
-            };
-        }
-        if let Some(v) = lookup("WRITE_QUEUE") {
-            config.write_queue = v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| invalid("WRITE_QUEUE", "a positive number of requests", v))?;
-        }
+        let shared = store_kit::settings::Shared::from_lookup(&lookup)?;
+        config.search_index = shared.search_index.unwrap_or(config.search_index);
+        config.write_queue = shared.write_queue.unwrap_or(config.write_queue);
         Ok(config)
     }
 
@@ -262,6 +250,16 @@ fn duration(value: &str) -> Option<Duration> {
     };
     let n: u64 = digits.trim().parse().ok()?;
     (n > 0).then(|| Duration::from_millis(n.saturating_mul(unit)))
+}
+
+impl From<store_kit::settings::Invalid> for SettingsError {
+    fn from(e: store_kit::settings::Invalid) -> Self {
+        Self::Invalid {
+            name: e.name,
+            expected: e.expected,
+            value: e.value,
+        }
+    }
 }
 
 fn invalid(name: &'static str, expected: &'static str, value: String) -> SettingsError {

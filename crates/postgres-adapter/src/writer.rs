@@ -253,27 +253,7 @@ fn commit(
         {
             tally.add_message(m);
         }
-        let (senders, sender_counts) = tally.sender_columns();
-        tx.execute(
-            "INSERT INTO senders (from_msisdn, message_count)
-             SELECT * FROM unnest($1::text[], $2::int8[])
-             ON CONFLICT (from_msisdn)
-             DO UPDATE SET message_count = senders.message_count + excluded.message_count",
-            &[&senders, &sender_counts],
-        )?;
-        let (days, day_counts) = tally.day_columns();
-        tx.execute(
-            "INSERT INTO day_counts (day, shard, message_count)
-             SELECT d, $2, n FROM unnest($1::text[], $3::int8[]) AS t (d, n)
-             ON CONFLICT (day, shard)
-             DO UPDATE SET message_count = day_counts.message_count + excluded.message_count",
-            &[&days, &shard, &day_counts],
-        )?;
-        let total = tally.total();
-        tx.execute(
-            "UPDATE totals SET messages = messages + $1 WHERE shard = $2",
-            &[&total, &shard],
-        )?;
+        count_batch(&mut tx, &tally, shard)?;
     }
     tx.commit()?;
 
@@ -290,6 +270,37 @@ fn commit(
             }
         })
         .collect())
+}
+
+/// Adds a batch's created messages to the counters `/stats`, totals and
+/// deep offsets read, in this writer's shard: one statement each for the
+/// senders, the days and the total, whatever the batch's size.
+fn count_batch(
+    tx: &mut postgres::Transaction<'_>,
+    tally: &Tally,
+    shard: i32,
+) -> Result<(), postgres::Error> {
+    let (senders, sender_counts) = tally.sender_columns();
+    tx.execute(
+        "INSERT INTO senders (from_msisdn, message_count)
+         SELECT * FROM unnest($1::text[], $2::int8[])
+         ON CONFLICT (from_msisdn)
+         DO UPDATE SET message_count = senders.message_count + excluded.message_count",
+        &[&senders, &sender_counts],
+    )?;
+    let (days, day_counts) = tally.day_columns();
+    tx.execute(
+        "INSERT INTO day_counts (day, shard, message_count)
+         SELECT d, $2, n FROM unnest($1::text[], $3::int8[]) AS t (d, n)
+         ON CONFLICT (day, shard)
+         DO UPDATE SET message_count = day_counts.message_count + excluded.message_count",
+        &[&days, &shard, &day_counts],
+    )?;
+    tx.execute(
+        "UPDATE totals SET messages = messages + $1 WHERE shard = $2",
+        &[&tally.total(), &shard],
+    )?;
+    Ok(())
 }
 
 /// Deletes up to `max` of the oldest messages (by `seq`) received before

@@ -3,8 +3,8 @@
 //! builds on it; the choice between the two is wholly there.
 
 use domain::{
-    Cursor, DayCount, FeedItem, FeedPage, FeedQuery, Message, MessageId, MessageQuery, MessageText,
-    Msisdn, Page, SenderCount, Seq, Stats, StoreError, TOP_SENDERS, Timestamp,
+    Cursor, DayCount, FeedItem, FeedPage, FeedQuery, Message, MessageQuery, Msisdn, Page,
+    SenderCount, Seq, Stats, StoreError, TOP_SENDERS, Timestamp,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -245,22 +245,26 @@ pub(crate) fn read_page<P: rusqlite::Params>(
     })
 }
 
-/// Rebuilds a message from its row through the domain's constructors, so
-/// a corrupted row is an error rather than an invalid `Message`.
+/// Rebuilds a message from its row through the domain's rules
+/// (`store_kit::rows`), so a corrupted row is an error rather than an
+/// invalid `Message`.
 fn message_from_row(row: &Row<'_>) -> Result<Message, StoreError> {
-    let get = |i| row.get::<_, String>(i).map_err(store_error);
-    let text: Option<String> = row.get(4).map_err(store_error)?;
-    let corrupt =
-        |what: &str| StoreError::Internal(format!("stored row has an invalid {what}").into());
-    Ok(Message::new(
-        MessageId::new(get(0)?).map_err(|_| corrupt("message_id"))?,
-        Msisdn::new(get(1)?).map_err(|_| corrupt("from"))?,
-        Msisdn::new(get(2)?).map_err(|_| corrupt("to"))?,
-        Timestamp::parse(&get(3)?).map_err(|_| corrupt("ts"))?,
-        text.map(MessageText::new)
-            .transpose()
-            .map_err(|_| corrupt("text"))?,
-    ))
+    let get = |i| row.get_ref(i).map_err(store_error);
+    let text = |i| -> Result<Option<&str>, StoreError> {
+        match get(i)? {
+            rusqlite::types::ValueRef::Null => Ok(None),
+            v => v.as_str().map(Some).map_err(|e| store_error(e.into())),
+        }
+    };
+    let column =
+        |i| -> Result<&str, StoreError> { get(i)?.as_str().map_err(|e| store_error(e.into())) };
+    store_kit::rows::message(store_kit::rows::Columns {
+        id: column(0)?,
+        from: column(1)?,
+        to: column(2)?,
+        ts: column(3)?,
+        text: text(4)?,
+    })
 }
 
 pub(crate) fn stats_in(conn: &Connection) -> Result<Stats, StoreError> {

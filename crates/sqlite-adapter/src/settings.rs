@@ -29,6 +29,16 @@ pub enum SettingsError {
     },
 }
 
+impl From<store_kit::settings::Invalid> for SettingsError {
+    fn from(e: store_kit::settings::Invalid) -> Self {
+        Self::Invalid {
+            name: e.name,
+            expected: e.expected,
+            value: e.value,
+        }
+    }
+}
+
 impl SqliteConfig {
     /// The settings for `database_url`, with the tunables read through
     /// `lookup` (the environment, or a map in tests):
@@ -50,30 +60,10 @@ impl SqliteConfig {
             .map(PathBuf::from)
             .ok_or_else(|| SettingsError::DatabaseUrl(database_url.to_owned()))?;
         let mut config = Self::new(path);
-        if let Some(v) = lookup("SEARCH_INDEX") {
-            config.search_index = match v.trim().to_ascii_lowercase().as_str() {
-                "on" | "true" | "1" => true,
-                "off" | "false" | "0" => false,
-                _ => return Err(invalid("SEARCH_INDEX", "on or off", v)),
-            };
-        }
-        if let Some(v) = lookup("WRITE_QUEUE") {
-            config.write_queue = v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| invalid("WRITE_QUEUE", "a positive number of requests", v))?;
-        }
+        let shared = store_kit::settings::Shared::from_lookup(&lookup)?;
+        config.search_index = shared.search_index.unwrap_or(config.search_index);
+        config.write_queue = shared.write_queue.unwrap_or(config.write_queue);
         Ok(config)
-    }
-}
-
-fn invalid(name: &'static str, expected: &'static str, value: String) -> SettingsError {
-    SettingsError::Invalid {
-        name,
-        expected,
-        value,
     }
 }
 

@@ -102,66 +102,103 @@ impl Writer {
 }
 
 fn run(
-    mut conn: Connection,
+    conn: Connection,
     rx: &Receiver<Work>,
     max_batch: usize,
     search_index: bool,
     state: &WriterState,
 ) {
+    let mut writer = Loop {
+        conn,
+        search_index,
+        state,
+        // Whether rows may be waiting for the search index (checked at start).
+        backlog: search_index,
+        next_index_step: Instant::now(),
+        last_rows: 0,
+    };
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut purges: Vec<PurgeJob> = Vec::new();
-    let mut last_rows = 0;
-    // Whether rows may be waiting for the search index (checked at start).
-    let mut backlog = search_index;
-    let mut next_index_step = Instant::now();
-    loop {
-        // Inserts first; the search index catches up only when none wait.
-        let first = if backlog {
-            match rx.try_recv() {
-                Ok(job) => job,
-                Err(TryRecvError::Disconnected) => break,
-                Err(TryRecvError::Empty) => {
-                    backlog = matches!(index_step(&mut conn, INDEX_STEP), Ok(n) if n > 0);
-                    continue;
-                }
-            }
-        } else if state.faulted.load(Ordering::SeqCst) {
-            // After a failed write, probe now and then, so readiness comes
-            // back by itself once the fault (a full disk, say) clears, even
-            // if no traffic is sent while the service reports unready.
-            match rx.recv_timeout(PROBE_EVERY) {
-                Ok(job) => job,
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => {
-                    if probe(&mut conn).is_ok() {
-                        state.faulted.store(false, Ordering::SeqCst);
-                    }
-                    continue;
-                }
-            }
-        } else {
-            match rx.recv() {
-                Ok(job) => job,
-                Err(_) => break,
-            }
-        };
-        let first = match first {
+    while let Some(work) = writer.next_work(rx) {
+        let first = match work {
             Work::Insert(job) => job,
             Work::Purge(job) => {
-                run_purge(&mut conn, job, search_index, state);
+                run_purge(&mut writer.conn, job, search_index, state);
                 continue;
             }
         };
+        writer.gather(first, rx, max_batch, &mut batch, &mut purges);
+        writer.commit(&mut batch);
+        for job in purges.drain(..) {
+            run_purge(&mut writer.conn, job, search_index, state);
+        }
+    }
+}
+
+/// The writer thread's state between batches.
+struct Loop<'a> {
+    conn: Connection,
+    search_index: bool,
+    state: &'a WriterState,
+    /// Rows may be waiting for the search index.
+    backlog: bool,
+    /// Under load, the earliest time of the next search-index step.
+    next_index_step: Instant,
+    /// Rows in the last batch (more than one: a burst is under way).
+    last_rows: usize,
+}
+
+impl Loop<'_> {
+    /// The next piece of work; `None` once the queue is closed and empty.
+    /// Inserts come first: the search index catches up only when none wait,
+    /// and after a failed write the writer probes now and then.
+    fn next_work(&mut self, rx: &Receiver<Work>) -> Option<Work> {
+        loop {
+            if self.backlog {
+                match rx.try_recv() {
+                    Ok(work) => return Some(work),
+                    Err(TryRecvError::Disconnected) => return None,
+                    Err(TryRecvError::Empty) => {
+                        self.backlog =
+                            matches!(index_step(&mut self.conn, INDEX_STEP), Ok(n) if n > 0);
+                    }
+                }
+            } else if self.state.faulted.load(Ordering::SeqCst) {
+                // Readiness comes back by itself once the fault (a full
+                // disk, say) clears, even if no traffic is sent meanwhile.
+                match rx.recv_timeout(PROBE_EVERY) {
+                    Ok(work) => return Some(work),
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                    Err(RecvTimeoutError::Timeout) => {
+                        if probe(&mut self.conn).is_ok() {
+                            self.state.faulted.store(false, Ordering::SeqCst);
+                        }
+                    }
+                }
+            } else {
+                return rx.recv().ok();
+            }
+        }
+    }
+
+    /// Fills `batch` after `first`. Under concurrent load the callers
+    /// answered by the last commit are only now sending their next rows:
+    /// wait for that burst to arrive (until it pauses for GAP, at most
+    /// LINGER), so one commit carries it instead of a string of tiny ones.
+    /// A lone caller waits for nothing. A purge waits for after the batch.
+    fn gather(
+        &mut self,
+        first: Job,
+        rx: &Receiver<Work>,
+        max_batch: usize,
+        batch: &mut Vec<Job>,
+        purges: &mut Vec<PurgeJob>,
+    ) {
         let mut rows = first.messages.len();
         batch.push(first);
-        // Under concurrent load the callers answered by the last commit are
-        // only now sending their next rows: wait for that burst to arrive
-        // (until it pauses for GAP, at most LINGER), so one commit carries
-        // it instead of a string of tiny ones. A lone caller waits for
-        // nothing.
         let linger_until = Instant::now() + LINGER;
         while rows < max_batch {
-            let job = if last_rows > 1 {
+            let job = if self.last_rows > 1 {
                 let left = linger_until.saturating_duration_since(Instant::now());
                 rx.recv_timeout(GAP.min(left)).ok()
             } else {
@@ -173,42 +210,35 @@ fn run(
                     batch.push(job);
                 }
                 Some(Work::Purge(job)) => {
-                    // After this batch: inserts never wait behind a purge.
                     purges.push(job);
                     break;
                 }
                 None => break,
             }
         }
-        last_rows = rows;
-        match write_batch(&mut conn, &batch) {
+        self.last_rows = rows;
+    }
+
+    /// Commits `batch` and answers each caller; a failed batch is retried
+    /// job by job, so one bad row cannot fail its neighbours.
+    fn commit(&mut self, batch: &mut Vec<Job>) {
+        let (state, search_index) = (self.state, self.search_index);
+        match write_batch(&mut self.conn, batch) {
             Ok(mut outcomes) => {
                 state.faulted.store(false, Ordering::SeqCst);
-                backlog |= search_index && outcomes.contains(&InsertOutcome::Created);
-                // Under sustained load the writer is never idle: give the
-                // search index a larger step now and then, so it keeps up
-                // with a steady stream (its backlog is what queries scan)
-                // while taking at most about a seventh of the writer's
-                // time when inserts saturate it.
-                if backlog && Instant::now() >= next_index_step {
-                    let started = Instant::now();
-                    backlog =
-                        matches!(index_step(&mut conn, INDEX_STEP_UNDER_LOAD), Ok(n) if n > 0);
-                    next_index_step =
-                        Instant::now() + INDEX_UNDER_LOAD_EVERY.max(started.elapsed() * 6);
-                }
+                self.backlog |= search_index && outcomes.contains(&InsertOutcome::Created);
+                self.index_under_load();
                 for job in batch.drain(..).rev() {
                     let mine = outcomes.split_off(outcomes.len() - job.messages.len());
                     job.reply.complete(Ok(mine));
                 }
             }
             Err(e) if batch.len() > 1 => {
-                // Retry job by job, so one bad row cannot fail its neighbours.
                 drop(e);
                 for job in batch.drain(..) {
-                    let result = write_batch(&mut conn, std::slice::from_ref(&job));
+                    let result = write_batch(&mut self.conn, std::slice::from_ref(&job));
                     state.faulted.store(result.is_err(), Ordering::SeqCst);
-                    backlog |= search_index && result.is_ok();
+                    self.backlog |= search_index && result.is_ok();
                     job.reply.complete(result.map_err(store_error));
                 }
             }
@@ -219,8 +249,19 @@ fn run(
                 }
             }
         }
-        for job in purges.drain(..) {
-            run_purge(&mut conn, job, search_index, state);
+    }
+
+    /// Under sustained load the writer is never idle: give the search index
+    /// a larger step now and then, so it keeps up with a steady stream (its
+    /// backlog is what queries scan) while taking at most about a seventh
+    /// of the writer's time when inserts saturate it.
+    fn index_under_load(&mut self) {
+        if self.backlog && Instant::now() >= self.next_index_step {
+            let started = Instant::now();
+            self.backlog =
+                matches!(index_step(&mut self.conn, INDEX_STEP_UNDER_LOAD), Ok(n) if n > 0);
+            self.next_index_step =
+                Instant::now() + INDEX_UNDER_LOAD_EVERY.max(started.elapsed() * 6);
         }
     }
 }

@@ -31,44 +31,18 @@ fn open_with(search_index: bool) -> TestDb {
 /// The contract suite's test-message builder (`to` fixed).
 use domain::testing::contract::message as msg;
 
+/// The contract suite's page reader: ids in order and the total.
 fn ids(store: &SqliteStore, query: &MessageQuery) -> (Vec<String>, u64) {
-    let page = store.list(query).expect("list");
-    (
-        page.messages
-            .iter()
-            .map(|m| m.id().as_str().to_owned())
-            .collect(),
-        page.total,
-    )
+    domain::testing::contract::seeds::ids_and_total(store, query)
 }
 
 fn query() -> MessageQuery {
     MessageQuery::default()
 }
 
+/// The contract suite's data set (`seeds::SEED`, eight rows).
 fn seed(store: &SqliteStore) {
-    let rows = [
-        ("m1", "+911", "2025-01-15T10:00:00Z", Some("Hello world")),
-        ("m2", "+911", "2025-01-15T09:00:00Z", Some("Earlier")),
-        ("m3", "+922", "2025-01-15T11:00:00Z", Some("HELLO again")),
-        ("m4", "+933", "2025-01-14T08:00:00Z", None),
-        (
-            "m5",
-            "+922",
-            "2025-01-16T08:00:00Z",
-            Some("100% sure_thing"),
-        ),
-        (
-            "m6",
-            "+911",
-            "2025-01-17T08:00:00Z",
-            Some("100 percent surething"),
-        ),
-        ("m7", "+944", "2025-01-18T08:00:00Z", Some("ÉCOLE élève")),
-    ];
-    for (id, from, ts, text) in rows {
-        store.insert(msg(id, from, ts, text)).expect("insert");
-    }
+    domain::testing::contract::seeds::seed(store);
 }
 
 #[test]
@@ -78,7 +52,7 @@ fn reopening_an_existing_file_keeps_data_and_version() {
     let path = db.store.path().to_path_buf();
     drop(db.store);
     let store = SqliteStore::open(&SqliteConfig::new(&path)).expect("reopen");
-    assert_eq!(ids(&store, &query()).1, 7);
+    assert_eq!(ids(&store, &query()).1, 8);
     assert_eq!(store.stats().expect("stats").senders_count, 4);
     store.check_ready().expect("ready");
     let version: i64 = rusqlite::Connection::open(&path)
@@ -146,16 +120,19 @@ fn search_index_can_be_switched_off_and_rebuilt() {
     };
     // On: the index is rebuilt from the stored texts, then kept current.
     let store = SqliteStore::open(&SqliteConfig::new(&path)).expect("reopen with index");
-    assert_eq!(ids(&store, &q), (vec!["m1".into(), "m3".into()], 2));
+    assert_eq!(
+        ids(&store, &q),
+        (vec!["m1".into(), "m8".into(), "m3".into()], 3)
+    );
     store
         .insert(msg(
-            "m8",
+            "m9",
             "+911",
             "2025-02-01T00:00:00Z",
             Some("hello later"),
         ))
         .expect("insert");
-    assert_eq!(ids(&store, &q).1, 3);
+    assert_eq!(ids(&store, &q).1, 4);
     drop(store);
     // Off again: answers stay the same, by scanning.
     let store = SqliteStore::open(&SqliteConfig {
@@ -163,7 +140,7 @@ fn search_index_can_be_switched_off_and_rebuilt() {
         ..SqliteConfig::new(&path)
     })
     .expect("reopen without index");
-    assert_eq!(ids(&store, &q).1, 3);
+    assert_eq!(ids(&store, &q).1, 4);
     drop(db.dir);
 }
 
