@@ -148,8 +148,10 @@ impl FeedQuery {
 pub struct FeedItem {
     /// Where it is in the order of storage.
     pub seq: Seq,
-    /// The message.
+    /// The message, with its envelope.
     pub message: Message,
+    /// When hookbox stored it.
+    pub received_at: time::OffsetDateTime,
 }
 
 /// One page of the feed.

@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod delivery;
 mod feed;
 mod message;
 mod query;
 pub mod receipt;
+mod record;
 mod signature;
 mod standard_webhooks;
 mod stats;
@@ -15,6 +17,9 @@ pub mod whatsapp;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use delivery::{
+    DeliveryState, DeliveryStatus, Event, EventPage, EventQuery, StatusUpdate, StoredEvent,
+};
 pub use feed::{
     DEFAULT_DAYS, DEFAULT_FEED_LIMIT, DayCount, DayRange, DayRangeError, FeedError, FeedItem,
     FeedLimit, FeedPage, FeedQuery, MAX_DAYS, MAX_FEED_LIMIT, Seq, every_day,
@@ -27,6 +32,7 @@ pub use query::{
     Cursor, DEFAULT_LIMIT, Limit, MAX_LIMIT, MessageQuery, Offset, Page, QueryError, SearchText,
 };
 pub use receipt::Receipt;
+pub use record::{Envelope, Kind, MAX_ENVELOPE_CHARS, Media, RawLookup, Source};
 pub use signature::{EmptySecret, SecretSlot, SignatureError, SigningKeys, WebhookSecret};
 pub use standard_webhooks::{
     DEFAULT_TOLERANCE_SECONDS, StandardHeaders, StandardSignatureError, parse_signatures,

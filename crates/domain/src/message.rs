@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::record::Envelope;
 use crate::timestamp::{Timestamp, TimestampError};
 
 /// The longest [`MessageText`], in Unicode scalar values (Rust `char`s).
@@ -166,6 +167,7 @@ pub struct Message {
     to: Msisdn,
     ts: Timestamp,
     text: Option<MessageText>,
+    envelope: Envelope,
 }
 
 impl Message {
@@ -184,7 +186,22 @@ impl Message {
             to,
             ts,
             text,
+            envelope: Envelope::default(),
         }
+    }
+
+    /// The same message with `envelope`: what the sender said beyond the
+    /// five fields.
+    #[must_use]
+    pub fn with_envelope(mut self, envelope: Envelope) -> Self {
+        self.envelope = envelope;
+        self
+    }
+
+    /// What the sender said beyond the five fields.
+    #[must_use]
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
     }
 
     /// Validates every field of a decoded payload at once.

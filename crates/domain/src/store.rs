@@ -1,9 +1,11 @@
 //! The [`MessageStore`] port: what hookbox needs from storage.
 
+use crate::delivery::{DeliveryStatus, Event, EventPage, EventQuery, StatusUpdate};
 use crate::feed::{DayCount, FeedPage, FeedQuery};
-use crate::message::Message;
+use crate::message::{Message, MessageId};
 use crate::query::{MessageQuery, Page};
 use crate::receipt::Receipt;
+use crate::record::RawLookup;
 use crate::stats::Stats;
 
 /// What a [`MessageStore::submit`] receipt resolves to.
@@ -177,6 +179,63 @@ pub trait MessageStore: Send + Sync {
     /// [`StoreError::Unavailable`] on a temporary fault,
     /// [`StoreError::Internal`] otherwise; nothing was deleted.
     fn purge(&self, received_before: time::OffsetDateTime, max: u32) -> Result<u64, StoreError>;
+
+    /// The raw bytes `id` was received with (the sender's JSON for the
+    /// message, exactly as received).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn raw(&self, id: &MessageId) -> Result<RawLookup, StoreError>;
+
+    /// Keeps status reports of sent messages, durably when this returns
+    /// `Ok`. A report of a state already kept for that message (a replay,
+    /// or a later copy) changes nothing; returns how many were new.
+    ///
+    /// # Errors
+    /// As [`MessageStore::insert_all`], for the whole call; on an error
+    /// none was kept.
+    fn record_statuses(&self, updates: Vec<StatusUpdate>) -> Result<u64, StoreError>;
+
+    /// A sent message's status, folded from every report kept for it by
+    /// [`DeliveryStatus::fold`]; `None` when none was.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError>;
+
+    /// Keeps events, in one transaction; one outcome each, in order. An
+    /// event whose [`Event::digest`] is kept already (a replay, or a copy
+    /// earlier in the call) is `Duplicate`. Created events are numbered as
+    /// the feed numbers messages (their own sequence): a reader following
+    /// [`EventPage::next`] sees each once, in commit order.
+    ///
+    /// # Errors
+    /// As [`MessageStore::insert_all`], for the whole call.
+    fn record_events(&self, events: Vec<Event>) -> Result<Vec<InsertOutcome>, StoreError>;
+
+    /// The events stored after `query.after` (of `query.field` only, when
+    /// set), by ascending `seq`, at most `query.limit`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn events(&self, query: &EventQuery) -> Result<EventPage, StoreError>;
+
+    /// Retention for what is not a message: deletes up to `max` status
+    /// reports and up to `max` events received before `received_before`,
+    /// oldest first, and returns how many it deleted in all (fewer than
+    /// `max` means none older is left). Messages, and with them their raw
+    /// bytes, go by [`MessageStore::purge`].
+    ///
+    /// # Errors
+    /// As [`MessageStore::purge`].
+    fn purge_records(
+        &self,
+        received_before: time::OffsetDateTime,
+        max: u32,
+    ) -> Result<u64, StoreError>;
 
     /// Whether the store can serve now: a real round trip to the storage, and
     /// the schema at the expected version.

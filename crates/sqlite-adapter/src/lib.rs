@@ -2,6 +2,7 @@
 
 mod error;
 mod reads;
+mod records;
 mod schema;
 mod search;
 mod settings;

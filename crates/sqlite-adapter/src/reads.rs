@@ -267,6 +267,46 @@ fn message_from_row(row: &Row<'_>) -> Result<Message, StoreError> {
     })
 }
 
+/// The columns of the full record after the five fields, as
+/// [`record_from_row`] reads them.
+pub(crate) const RECORD_COLUMNS: &str = "created_at, source, kind, sender_name, media_id, \
+     media_mime_type, media_sha256, media_filename, media_voice, reply_to, business_number_id, \
+     delivery_id, raw";
+
+/// A message with its envelope and when it was stored: the five fields in
+/// columns 0 to 4, [`RECORD_COLUMNS`] from `at` on.
+pub(crate) fn record_from_row(
+    row: &Row<'_>,
+    at: usize,
+) -> Result<(Message, time::OffsetDateTime), StoreError> {
+    let text = |i: usize| -> Result<Option<&str>, StoreError> {
+        match row.get_ref(i).map_err(store_error)? {
+            rusqlite::types::ValueRef::Null => Ok(None),
+            v => v.as_str().map(Some).map_err(|e| store_error(e.into())),
+        }
+    };
+    let created_at = text(at)?.unwrap_or_default();
+    let received_at =
+        time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+            .map_err(|_| StoreError::Internal("stored created_at is invalid".into()))?;
+    let voice: Option<i64> = row.get(at + 8).map_err(store_error)?;
+    let envelope = store_kit::rows::envelope(store_kit::rows::EnvelopeColumns {
+        source: text(at + 1)?,
+        kind: text(at + 2)?,
+        sender_name: text(at + 3)?,
+        media_id: text(at + 4)?,
+        media_mime_type: text(at + 5)?,
+        media_sha256: text(at + 6)?,
+        media_filename: text(at + 7)?,
+        media_voice: voice.map(|v| v != 0),
+        reply_to: text(at + 9)?,
+        business_number_id: text(at + 10)?,
+        delivery_id: text(at + 11)?,
+        raw: row.get(at + 12).map_err(store_error)?,
+    })?;
+    Ok((message_from_row(row)?.with_envelope(envelope), received_at))
+}
+
 pub(crate) fn stats_in(conn: &Connection) -> Result<Stats, StoreError> {
     let (total, senders): (i64, i64) = conn
         .prepare_cached("SELECT messages, senders FROM totals WHERE id = 1")
@@ -330,8 +370,8 @@ pub(crate) fn feed(conn: &Connection, query: &FeedQuery) -> Result<FeedPage, Sto
     }
     params.push(Value::Integer(i64::from(query.limit.get())));
     let sql = format!(
-        "SELECT message_id, from_msisdn, to_msisdn, ts, text, rowid FROM messages{} \
-         ORDER BY rowid LIMIT ?",
+        "SELECT message_id, from_msisdn, to_msisdn, ts, text, rowid, {RECORD_COLUMNS} \
+         FROM messages{} ORDER BY rowid LIMIT ?",
         where_sql(&clauses)
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
@@ -339,10 +379,12 @@ pub(crate) fn feed(conn: &Connection, query: &FeedQuery) -> Result<FeedPage, Sto
     let mut items = Vec::new();
     while let Some(row) = rows.next().map_err(store_error)? {
         let seq: i64 = row.get(5).map_err(store_error)?;
+        let (message, received_at) = record_from_row(row, 6)?;
         items.push(FeedItem {
             seq: Seq::new(seq)
                 .map_err(|_| StoreError::Internal("stored rowid is negative".into()))?,
-            message: message_from_row(row)?,
+            message,
+            received_at,
         });
     }
     let next = items.last().map_or(query.after, |item| item.seq);

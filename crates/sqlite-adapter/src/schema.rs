@@ -88,6 +88,49 @@ const MIGRATIONS: &[&str] = &[
     DROP TRIGGER IF EXISTS messages_count;
     DROP TRIGGER IF EXISTS senders_count;
     ",
+    // 5: the full record. Each message keeps how it arrived (`source`,
+    // NULL for rows stored before: unknown), its kind (`text` for those),
+    // WhatsApp's media, name, reply and business number, Standard
+    // Webhooks' delivery id, and the raw JSON (NULL with KEEP_RAW=off).
+    // Status reports of sent messages are kept one row per state (the
+    // first report wins, so replays change nothing; the status is folded
+    // on read), and every other change as an event, numbered by its rowid
+    // (one writer: commit order) and unique by the digest of its bytes.
+    // Record times are microseconds since the epoch.
+    r"
+    ALTER TABLE messages ADD COLUMN source TEXT;
+    ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text';
+    ALTER TABLE messages ADD COLUMN sender_name TEXT;
+    ALTER TABLE messages ADD COLUMN media_id TEXT;
+    ALTER TABLE messages ADD COLUMN media_mime_type TEXT;
+    ALTER TABLE messages ADD COLUMN media_sha256 TEXT;
+    ALTER TABLE messages ADD COLUMN media_filename TEXT;
+    ALTER TABLE messages ADD COLUMN media_voice INTEGER;
+    ALTER TABLE messages ADD COLUMN reply_to TEXT;
+    ALTER TABLE messages ADD COLUMN business_number_id TEXT;
+    ALTER TABLE messages ADD COLUMN delivery_id TEXT;
+    ALTER TABLE messages ADD COLUMN raw BLOB;
+
+    CREATE TABLE statuses (
+        message_id  TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        ts          TEXT NOT NULL,
+        recipient   TEXT,
+        errors      BLOB,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, state)
+    ) WITHOUT ROWID;
+    CREATE INDEX statuses_by_received ON statuses (received_at);
+
+    CREATE TABLE events (
+        seq         INTEGER PRIMARY KEY,
+        field       TEXT NOT NULL,
+        digest      BLOB NOT NULL UNIQUE,
+        raw         BLOB NOT NULL,
+        received_at INTEGER NOT NULL
+    );
+    CREATE INDEX events_by_field ON events (field, seq);
+    ",
 ];
 
 /// The search index's table, as migration 2 first made it.

@@ -14,6 +14,7 @@ use rusqlite::Connection;
 
 use crate::error::{OpenError, pool_error, store_error};
 use crate::reads;
+use crate::records;
 use crate::schema::{self, Migration, SCHEMA_VERSION, SEARCH_MARK};
 use crate::search;
 use crate::writer::Writer;
@@ -386,6 +387,51 @@ impl MessageStore for SqliteStore {
         let result = reads::stats_in(&tx);
         drop(tx);
         result
+    }
+
+    fn raw(&self, id: &domain::MessageId) -> Result<domain::RawLookup, StoreError> {
+        let conn = self.reader()?;
+        Ok(match records::raw(&conn, id.as_str())? {
+            None => domain::RawLookup::NotFound,
+            Some(None) => domain::RawLookup::NotKept,
+            Some(Some(bytes)) => domain::RawLookup::Bytes(bytes),
+        })
+    }
+
+    fn record_statuses(&self, updates: Vec<domain::StatusUpdate>) -> Result<u64, StoreError> {
+        if updates.is_empty() {
+            return Ok(0);
+        }
+        self.writer
+            .run(move |conn| records::record_statuses(conn, &updates).map_err(store_error))
+    }
+
+    fn status(&self, message_id: &str) -> Result<Option<domain::DeliveryStatus>, StoreError> {
+        let conn = self.reader()?;
+        records::status(&conn, message_id)
+    }
+
+    fn record_events(&self, events: Vec<domain::Event>) -> Result<Vec<InsertOutcome>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.writer
+            .run(move |conn| records::record_events(conn, &events).map_err(store_error))
+    }
+
+    fn events(&self, query: &domain::EventQuery) -> Result<domain::EventPage, StoreError> {
+        let conn = self.reader()?;
+        records::events(&conn, query)
+    }
+
+    fn purge_records(
+        &self,
+        received_before: time::OffsetDateTime,
+        max: u32,
+    ) -> Result<u64, StoreError> {
+        let before = store_kit::rows::micros(received_before);
+        self.writer
+            .run(move |conn| records::purge(conn, before, max).map_err(store_error))
     }
 
     fn check_ready(&self) -> Result<(), StoreError> {

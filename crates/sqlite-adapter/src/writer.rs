@@ -31,10 +31,15 @@ struct PurgeJob {
     reply: SyncSender<Result<u64, StoreError>>,
 }
 
+/// Work on the writer's connection that answers its caller itself.
+type Task = Box<dyn FnOnce(&mut Connection) + Send>;
+
 /// What the writer thread is asked to do.
 enum Work {
     Insert(Job),
     Purge(PurgeJob),
+    /// Between two batches: statuses, events, their retention.
+    Run(Task),
 }
 
 /// Handle to the writer thread; dropping it drains the queue and joins.
@@ -90,6 +95,21 @@ impl Writer {
         self.threads.submit(messages, Work::Insert)
     }
 
+    /// Runs `task` on the writer's connection between two batches and waits
+    /// for its answer: every write to the file goes through the writer.
+    pub(crate) fn run<T: Send + 'static>(
+        &self,
+        task: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, answer) = sync_channel(1);
+        self.threads.send(Work::Run(Box::new(move |conn| {
+            let _ = reply.send(task(conn));
+        })))?;
+        answer
+            .recv()
+            .unwrap_or_else(|_| Err(StoreError::Internal("the writer dropped a request".into())))
+    }
+
     /// Queues a purge between two batches and waits for it.
     pub(crate) fn purge(&self, before: String, max: u32) -> Result<u64, StoreError> {
         let (reply, answer) = sync_channel(1);
@@ -118,19 +138,19 @@ fn run(
         last_rows: 0,
     };
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
-    let mut purges: Vec<PurgeJob> = Vec::new();
+    let mut later: Vec<Work> = Vec::new();
     while let Some(work) = writer.next_work(rx) {
         let first = match work {
             Work::Insert(job) => job,
-            Work::Purge(job) => {
-                run_purge(&mut writer.conn, job, search_index, state);
+            other => {
+                writer.other(other);
                 continue;
             }
         };
-        writer.gather(first, rx, max_batch, &mut batch, &mut purges);
+        writer.gather(first, rx, max_batch, &mut batch, &mut later);
         writer.commit(&mut batch);
-        for job in purges.drain(..) {
-            run_purge(&mut writer.conn, job, search_index, state);
+        for work in later.drain(..) {
+            writer.other(work);
         }
     }
 }
@@ -149,6 +169,15 @@ struct Loop<'a> {
 }
 
 impl Loop<'_> {
+    /// A purge or a task, between batches.
+    fn other(&mut self, work: Work) {
+        match work {
+            Work::Insert(_) => {}
+            Work::Purge(job) => run_purge(&mut self.conn, job, self.search_index, self.state),
+            Work::Run(task) => task(&mut self.conn),
+        }
+    }
+
     /// The next piece of work; `None` once the queue is closed and empty.
     /// Inserts come first: the search index catches up only when none wait,
     /// and after a failed write the writer probes now and then.
@@ -185,14 +214,15 @@ impl Loop<'_> {
     /// answered by the last commit are only now sending their next rows:
     /// wait for that burst to arrive (until it pauses for GAP, at most
     /// LINGER), so one commit carries it instead of a string of tiny ones.
-    /// A lone caller waits for nothing. A purge waits for after the batch.
+    /// A lone caller waits for nothing. Other work waits for after the
+    /// batch: inserts never wait behind it.
     fn gather(
         &mut self,
         first: Job,
         rx: &Receiver<Work>,
         max_batch: usize,
         batch: &mut Vec<Job>,
-        purges: &mut Vec<PurgeJob>,
+        later: &mut Vec<Work>,
     ) {
         let mut rows = first.messages.len();
         batch.push(first);
@@ -209,8 +239,8 @@ impl Loop<'_> {
                     rows += job.messages.len();
                     batch.push(job);
                 }
-                Some(Work::Purge(job)) => {
-                    purges.push(job);
+                Some(other) => {
+                    later.push(other);
                     break;
                 }
                 None => break,
@@ -458,8 +488,11 @@ const LINGER: Duration = Duration::from_millis(2);
 /// and a feed number must never come back. `seq_high` in settings keeps
 /// the largest number handed out for when that row is gone.
 const INSERT: &str = "INSERT INTO messages
-    (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key, text_folded, rowid)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+    (message_id, from_msisdn, to_msisdn, ts, text, created_at, ts_key, text_folded, rowid,
+     source, kind, sender_name, media_id, media_mime_type, media_sha256, media_filename,
+     media_voice, reply_to, business_number_id, delivery_id, raw)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+            ?19, ?20, ?21)
     ON CONFLICT (message_id) DO NOTHING";
 
 /// The largest feed number ever given: the largest rowid, or the kept
@@ -484,6 +517,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
         for m in batch.iter().flat_map(|job| &job.messages) {
             let text = m.text().map(domain::MessageText::as_str);
             let folded = m.text().map(domain::MessageText::folded);
+            let e = store_kit::rows::envelope_columns(m.envelope());
             let changed = insert.execute(params![
                 m.id().as_str(),
                 m.from().as_str(),
@@ -494,6 +528,18 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
                 m.ts().sort_key(),
                 folded,
                 seq + 1,
+                e.source,
+                e.kind,
+                e.sender_name,
+                e.media_id,
+                e.media_mime_type,
+                e.media_sha256,
+                e.media_filename,
+                e.media_voice,
+                e.reply_to,
+                e.business_number_id,
+                e.delivery_id,
+                m.envelope().raw(),
             ])?;
             outcomes.push(if changed == 1 {
                 seq += 1;

@@ -432,6 +432,60 @@ fn repeated_searches_see_rows_stored_since() {
     }
 }
 
+/// What migration 5 added, taken away again: a file as version 4 left it.
+const UNDO_VERSION_FIVE: &str = "
+    ALTER TABLE messages DROP COLUMN source;
+    ALTER TABLE messages DROP COLUMN kind;
+    ALTER TABLE messages DROP COLUMN sender_name;
+    ALTER TABLE messages DROP COLUMN media_id;
+    ALTER TABLE messages DROP COLUMN media_mime_type;
+    ALTER TABLE messages DROP COLUMN media_sha256;
+    ALTER TABLE messages DROP COLUMN media_filename;
+    ALTER TABLE messages DROP COLUMN media_voice;
+    ALTER TABLE messages DROP COLUMN reply_to;
+    ALTER TABLE messages DROP COLUMN business_number_id;
+    ALTER TABLE messages DROP COLUMN delivery_id;
+    ALTER TABLE messages DROP COLUMN raw;
+    DROP TABLE statuses;
+    DROP TABLE events;
+    PRAGMA user_version = 4;";
+
+/// A file from the build before the full record (schema version 4) opens:
+/// its rows get kind `text`, no source and no raw bytes; new rows keep
+/// everything.
+#[test]
+fn a_version_four_file_upgrades_to_full_records() {
+    let db = open();
+    db.store
+        .insert(msg("old", "+911", "2025-01-15T10:00:00Z", Some("hi")))
+        .expect("insert");
+    let path = db.store.path().to_path_buf();
+    drop(db.store);
+    let conn = rusqlite::Connection::open(&path).expect("open file");
+    conn.execute_batch(UNDO_VERSION_FIVE).expect("downgrade");
+    drop(conn);
+    let store = SqliteStore::open(&SqliteConfig::new(&path)).expect("reopen upgrades");
+    let voice = domain::testing::contract::voice_note("new");
+    store.insert(voice.clone()).expect("insert");
+    let page = store.feed(&domain::FeedQuery::default()).expect("feed");
+    let old = page.items[0].message.envelope();
+    assert_eq!(
+        (old.source(), old.kind().as_str(), old.raw()),
+        (None, "text", None)
+    );
+    assert_eq!(page.items[1].message, voice);
+    let id = |s: &str| domain::MessageId::new(s).expect("id");
+    assert_eq!(
+        store.raw(&id("old")).expect("raw"),
+        domain::RawLookup::NotKept
+    );
+    assert_eq!(
+        store.raw(&id("new")).expect("raw"),
+        domain::RawLookup::Bytes(voice.envelope().raw().expect("raw").to_vec())
+    );
+    drop(db.dir);
+}
+
 /// A file from the build before the feed (schema version 2) opens, gets the
 /// feed's index, and keeps its rows' order of storage as their feed order
 /// (the rowid); new rows follow.
@@ -446,6 +500,7 @@ fn a_version_two_file_upgrades_to_the_feed() {
     let path = db.store.path().to_path_buf();
     drop(db.store);
     let conn = rusqlite::Connection::open(&path).expect("open file");
+    conn.execute_batch(UNDO_VERSION_FIVE).expect("downgrade");
     conn.execute_batch("DROP INDEX messages_feed_by_sender; PRAGMA user_version = 2;")
         .expect("downgrade");
     drop(conn);
@@ -553,6 +608,7 @@ fn a_version_three_file_moves_its_counters_to_the_writer() {
     drop(db.store);
     let conn = rusqlite::Connection::open(&path).expect("open file");
     // The triggers as migration 1 made them, and the version before 4.
+    conn.execute_batch(UNDO_VERSION_FIVE).expect("downgrade");
     conn.execute_batch(
         "CREATE TRIGGER messages_count AFTER INSERT ON messages BEGIN
             INSERT OR IGNORE INTO senders (from_msisdn, message_count) VALUES (NEW.from_msisdn, 0);

@@ -3,9 +3,11 @@
 
 use std::sync::Mutex;
 
+use crate::delivery::{DeliveryStatus, Event, EventPage, EventQuery, StatusUpdate, StoredEvent};
 use crate::feed::{DayCount, FeedItem, FeedPage, FeedQuery, Seq};
-use crate::message::Message;
+use crate::message::{Message, MessageId};
 use crate::query::{Cursor, MessageQuery, Page};
+use crate::record::RawLookup;
 use crate::stats::{SenderCount, Stats, TOP_SENDERS};
 use crate::store::{InsertOutcome, MessageStore, StoreError};
 
@@ -20,12 +22,16 @@ pub struct MemoryStore {
 struct Messages {
     /// Sorted by (instant, `message_id`).
     sorted: Vec<Message>,
-    /// In the order stored, with their numbers (1, 2, 3…).
+    /// In the order stored, with their numbers (1, 2, 3…) and times.
     stored: Vec<FeedItem>,
-    /// When each of `stored` was stored.
-    received: Vec<time::OffsetDateTime>,
     /// The largest number given (purges never give one back).
     last_seq: i64,
+    /// Status reports, in the order kept, with when.
+    statuses: Vec<(StatusUpdate, time::OffsetDateTime)>,
+    /// Events, in the order stored.
+    events: Vec<StoredEvent>,
+    /// The largest event number given.
+    last_event_seq: i64,
 }
 
 impl MemoryStore {
@@ -72,8 +78,11 @@ impl MessageStore for MemoryStore {
         all.sorted.insert(at, message.clone());
         all.last_seq += 1;
         let seq = Seq::new(all.last_seq).unwrap_or_default();
-        all.stored.push(FeedItem { seq, message });
-        all.received.push(time::OffsetDateTime::now_utc());
+        all.stored.push(FeedItem {
+            seq,
+            message,
+            received_at: time::OffsetDateTime::now_utc(),
+        });
         Ok(InsertOutcome::Created)
     }
 
@@ -148,13 +157,12 @@ impl MessageStore for MemoryStore {
     fn purge(&self, received_before: time::OffsetDateTime, max: u32) -> Result<u64, StoreError> {
         let mut all = self.all()?;
         let old = all
-            .received
+            .stored
             .iter()
-            .take_while(|r| **r < received_before)
+            .take_while(|item| item.received_at < received_before)
             .take(usize::try_from(max).unwrap_or(usize::MAX))
             .count();
         let gone: Vec<FeedItem> = all.stored.drain(..old).collect();
-        all.received.drain(..old);
         all.sorted
             .retain(|m| !gone.iter().any(|g| g.message.id() == m.id()));
         Ok(u64::try_from(old).unwrap_or(u64::MAX))
@@ -185,6 +193,109 @@ impl MessageStore for MemoryStore {
 
     fn check_ready(&self) -> Result<(), StoreError> {
         self.all().map(|_| ())
+    }
+
+    fn raw(&self, id: &MessageId) -> Result<RawLookup, StoreError> {
+        let all = self.all()?;
+        Ok(
+            match all.stored.iter().find(|item| item.message.id() == id) {
+                None => RawLookup::NotFound,
+                Some(item) => item
+                    .message
+                    .envelope()
+                    .raw()
+                    .map_or(RawLookup::NotKept, |raw| RawLookup::Bytes(raw.to_vec())),
+            },
+        )
+    }
+
+    fn record_statuses(&self, updates: Vec<StatusUpdate>) -> Result<u64, StoreError> {
+        let mut all = self.all()?;
+        let mut new = 0;
+        for update in updates {
+            let known = all
+                .statuses
+                .iter()
+                .any(|(u, _)| u.message_id() == update.message_id() && u.state() == update.state());
+            if !known {
+                all.statuses.push((update, time::OffsetDateTime::now_utc()));
+                new += 1;
+            }
+        }
+        Ok(new)
+    }
+
+    fn status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError> {
+        let all = self.all()?;
+        let kept: Vec<StatusUpdate> = all
+            .statuses
+            .iter()
+            .filter(|(u, _)| u.message_id() == message_id)
+            .map(|(u, _)| u.clone())
+            .collect();
+        Ok(DeliveryStatus::fold(&kept))
+    }
+
+    fn record_events(&self, events: Vec<Event>) -> Result<Vec<InsertOutcome>, StoreError> {
+        let mut all = self.all()?;
+        let mut outcomes = Vec::with_capacity(events.len());
+        for event in events {
+            if all
+                .events
+                .iter()
+                .any(|e| e.event.digest() == event.digest())
+            {
+                outcomes.push(InsertOutcome::Duplicate);
+                continue;
+            }
+            all.last_event_seq += 1;
+            let seq = Seq::new(all.last_event_seq).unwrap_or_default();
+            all.events.push(StoredEvent {
+                seq,
+                event,
+                received_at: time::OffsetDateTime::now_utc(),
+            });
+            outcomes.push(InsertOutcome::Created);
+        }
+        Ok(outcomes)
+    }
+
+    fn events(&self, query: &EventQuery) -> Result<EventPage, StoreError> {
+        let all = self.all()?;
+        let items: Vec<StoredEvent> = all
+            .events
+            .iter()
+            .filter(|e| e.seq > query.after)
+            .filter(|e| query.field.as_deref().is_none_or(|f| e.event.field() == f))
+            .take(usize::try_from(query.limit.get()).unwrap_or(usize::MAX))
+            .cloned()
+            .collect();
+        let next = items.last().map_or(query.after, |e| e.seq);
+        Ok(EventPage { items, next })
+    }
+
+    fn purge_records(
+        &self,
+        received_before: time::OffsetDateTime,
+        max: u32,
+    ) -> Result<u64, StoreError> {
+        let mut all = self.all()?;
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
+        let statuses = all
+            .statuses
+            .iter()
+            .take_while(|(_, at)| *at < received_before)
+            .take(max)
+            .count();
+        all.statuses.drain(..statuses);
+        let events = all
+            .events
+            .iter()
+            .take_while(|e| e.received_at < received_before)
+            .take(max)
+            .count();
+        all.events.drain(..events);
+        Ok(u64::try_from(statuses + events).unwrap_or(u64::MAX))
     }
 }
 

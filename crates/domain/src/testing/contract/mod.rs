@@ -5,6 +5,7 @@
 
 mod feed;
 mod listing;
+mod records;
 mod reference;
 mod retention;
 pub mod seeds;
@@ -15,6 +16,11 @@ pub use feed::{feed_follows_the_order_of_storage, feed_walk_misses_nothing_while
 pub use listing::{
     filters_alone_and_combined, limit_offset_and_total, orders_by_instant_then_id,
     walks_visit_every_row_once,
+};
+pub use records::{
+    events_are_kept_once_in_order, full_records_round_trip,
+    retention_covers_raw_bytes_statuses_and_events,
+    statuses_move_forward_and_replays_change_nothing, voice_note,
 };
 pub use reference::agrees_with_the_reference;
 pub use retention::purge_removes_the_oldest_received_and_keeps_the_rest_exact;
@@ -80,6 +86,10 @@ macro_rules! message_store_contract {
             daily_counts_by_utc_day,
             purge_removes_the_oldest_received_and_keeps_the_rest_exact,
             submitted_inserts_resolve_like_insert_all,
+            full_records_round_trip,
+            statuses_move_forward_and_replays_change_nothing,
+            events_are_kept_once_in_order,
+            retention_covers_raw_bytes_statuses_and_events,
         );
         #[test]
         fn agrees_with_the_reference_on_random_inputs() {
