@@ -3,6 +3,7 @@
 mod connect;
 mod error;
 mod reads;
+mod records;
 mod schema;
 mod settings;
 mod store;

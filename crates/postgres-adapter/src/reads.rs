@@ -237,6 +237,39 @@ fn message_from_row(row: &Row) -> Result<Message, StoreError> {
     })
 }
 
+/// The columns of the full record after the five fields, as
+/// [`record_from_row`] reads them.
+pub(crate) const RECORD_COLUMNS: &str = "received_at, source, kind, sender_name, media_id, \
+     media_mime_type, media_sha256, media_filename, media_voice, reply_to, business_number_id, \
+     delivery_id, raw";
+
+/// A message with its envelope and when it was stored (`received_at` is
+/// milliseconds since the epoch): the five fields in columns 0 to 4,
+/// [`RECORD_COLUMNS`] from `at` on.
+pub(crate) fn record_from_row(
+    row: &Row,
+    at: usize,
+) -> Result<(Message, time::OffsetDateTime), StoreError> {
+    let text = |i: usize| row.try_get::<_, Option<&str>>(i).map_err(store_error);
+    let received_ms: i64 = row.try_get(at).map_err(store_error)?;
+    let received_at = store_kit::rows::from_micros(received_ms.saturating_mul(1000))?;
+    let envelope = store_kit::rows::envelope(store_kit::rows::EnvelopeColumns {
+        source: text(at + 1)?,
+        kind: text(at + 2)?,
+        sender_name: text(at + 3)?,
+        media_id: text(at + 4)?,
+        media_mime_type: text(at + 5)?,
+        media_sha256: text(at + 6)?,
+        media_filename: text(at + 7)?,
+        media_voice: row.try_get(at + 8).map_err(store_error)?,
+        reply_to: text(at + 9)?,
+        business_number_id: text(at + 10)?,
+        delivery_id: text(at + 11)?,
+        raw: row.try_get(at + 12).map_err(store_error)?,
+    })?;
+    Ok((message_from_row(row)?.with_envelope(envelope), received_at))
+}
+
 /// `/stats` from the counters and the ordering index.
 pub(crate) fn stats(tx: &mut Transaction<'_>) -> Result<Stats, StoreError> {
     let total = total_count(tx).map_err(store_error)?;
@@ -297,7 +330,7 @@ pub(crate) fn feed(
     }
     let l = sql.bind(i64::from(query.limit.get()));
     let page_sql = format!(
-        "SELECT {COLUMNS}, seq FROM messages{} ORDER BY seq LIMIT {l}",
+        "SELECT {COLUMNS}, seq, {RECORD_COLUMNS} FROM messages{} ORDER BY seq LIMIT {l}",
         sql.where_sql()
     );
     let rows = client
@@ -307,10 +340,12 @@ pub(crate) fn feed(
         .iter()
         .map(|row| {
             let seq: i64 = row.try_get(5).map_err(store_error)?;
+            let (message, received_at) = record_from_row(row, 6)?;
             Ok(FeedItem {
                 seq: Seq::new(seq)
                     .map_err(|_| StoreError::Internal("stored seq is negative".into()))?,
-                message: message_from_row(row)?,
+                message,
+                received_at,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

@@ -11,7 +11,7 @@
 use postgres::Client;
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Counter rows per table that batches spread over (see `writer.rs`): each
 /// writer picks one at start, so replicas do not queue on one hot row.
@@ -70,6 +70,53 @@ const MIGRATIONS: &[&str] = &[
         last_seq BIGINT NOT NULL
     );
     INSERT INTO feed_counter (id, last_seq) SELECT 1, COALESCE(max(seq), 0) FROM messages;
+    "#,
+    // 3: the full record. Each message keeps how it arrived (`source`,
+    // NULL for rows stored before: unknown), its kind (`text` for those),
+    // WhatsApp's media, name, reply and business number, Standard
+    // Webhooks' delivery id, and the raw JSON (NULL with KEEP_RAW=off).
+    // Status reports of sent messages are kept one row per state (the
+    // first report wins; the status is folded on read); every other change
+    // is an event, numbered from `event_counter` as messages are from
+    // `feed_counter` (commit order across replicas), unique by the digest
+    // of its bytes. Record times are microseconds since the epoch.
+    r#"
+    ALTER TABLE messages
+        ADD COLUMN source TEXT,
+        ADD COLUMN kind TEXT NOT NULL DEFAULT 'text',
+        ADD COLUMN sender_name TEXT,
+        ADD COLUMN media_id TEXT,
+        ADD COLUMN media_mime_type TEXT,
+        ADD COLUMN media_sha256 TEXT,
+        ADD COLUMN media_filename TEXT,
+        ADD COLUMN media_voice BOOLEAN,
+        ADD COLUMN reply_to TEXT,
+        ADD COLUMN business_number_id TEXT,
+        ADD COLUMN delivery_id TEXT,
+        ADD COLUMN raw BYTEA;
+    CREATE TABLE statuses (
+        message_id  TEXT COLLATE "C" NOT NULL,
+        state       TEXT COLLATE "C" NOT NULL,
+        ts          TEXT NOT NULL,
+        recipient   TEXT,
+        errors      BYTEA,
+        received_at BIGINT NOT NULL,
+        PRIMARY KEY (message_id, state)
+    );
+    CREATE INDEX statuses_by_received ON statuses (received_at);
+    CREATE TABLE events (
+        seq         BIGINT PRIMARY KEY,
+        field       TEXT COLLATE "C" NOT NULL,
+        digest      BYTEA NOT NULL UNIQUE,
+        raw         BYTEA NOT NULL,
+        received_at BIGINT NOT NULL
+    );
+    CREATE INDEX events_by_field ON events (field, seq);
+    CREATE TABLE event_counter (
+        id       INT PRIMARY KEY CHECK (id = 1),
+        last_seq BIGINT NOT NULL
+    );
+    INSERT INTO event_counter (id, last_seq) VALUES (1, 0);
     "#,
 ];
 

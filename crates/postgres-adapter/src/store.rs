@@ -11,6 +11,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::{OpenError, pool_error, store_error};
 use crate::reads;
+use crate::records;
 use crate::schema::{self, Migration, SCHEMA_VERSION, SearchIndex};
 use crate::settings::PostgresConfig;
 use crate::writer::Writer;
@@ -215,6 +216,55 @@ impl MessageStore for PostgresStore {
     ) -> Result<Vec<DayCount>, StoreError> {
         let mut conn = self.reader()?;
         reads::daily_counts(&mut conn, first, last)
+    }
+
+    fn raw(&self, id: &domain::MessageId) -> Result<domain::RawLookup, StoreError> {
+        let mut conn = self.reader()?;
+        Ok(match records::raw(&mut *conn, id.as_str())? {
+            None => domain::RawLookup::NotFound,
+            Some(None) => domain::RawLookup::NotKept,
+            Some(Some(bytes)) => domain::RawLookup::Bytes(bytes),
+        })
+    }
+
+    fn record_statuses(&self, updates: Vec<domain::StatusUpdate>) -> Result<u64, StoreError> {
+        if updates.is_empty() {
+            return Ok(0);
+        }
+        let mut conn = self.reader()?;
+        records::record_statuses(&mut *conn, &updates).map_err(store_error)
+    }
+
+    fn status(&self, message_id: &str) -> Result<Option<domain::DeliveryStatus>, StoreError> {
+        let mut conn = self.reader()?;
+        records::status(&mut *conn, message_id)
+    }
+
+    fn record_events(&self, events: Vec<domain::Event>) -> Result<Vec<InsertOutcome>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.reader()?;
+        records::record_events(&mut conn, &events).map_err(store_error)
+    }
+
+    fn events(&self, query: &domain::EventQuery) -> Result<domain::EventPage, StoreError> {
+        let mut conn = self.reader()?;
+        records::events(&mut *conn, query)
+    }
+
+    fn purge_records(
+        &self,
+        received_before: time::OffsetDateTime,
+        max: u32,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.reader()?;
+        records::purge(
+            &mut conn,
+            store_kit::rows::micros(received_before),
+            i64::from(max),
+        )
+        .map_err(store_error)
     }
 
     fn check_ready(&self) -> Result<(), StoreError> {

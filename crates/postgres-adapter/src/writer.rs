@@ -206,6 +206,25 @@ fn commit(
     let texts = column(|m| m.text().map(|t| t.as_str().to_owned()));
     let folded = column(|m| m.text().map(domain::MessageText::folded));
     let received: Vec<i64> = vec![received_at; candidates.len()];
+    let envelopes: Vec<store_kit::rows::EnvelopeColumns<'_>> = candidates
+        .iter()
+        .map(|(_, m)| store_kit::rows::envelope_columns(m.envelope()))
+        .collect();
+    let env = |f: for<'e> fn(&store_kit::rows::EnvelopeColumns<'e>) -> Option<&'e str>| {
+        envelopes.iter().map(f).collect::<Vec<Option<&str>>>()
+    };
+    let sources = env(|e| e.source);
+    let kinds = env(|e| e.kind);
+    let names = env(|e| e.sender_name);
+    let media_ids = env(|e| e.media_id);
+    let mimes = env(|e| e.media_mime_type);
+    let shas = env(|e| e.media_sha256);
+    let filenames = env(|e| e.media_filename);
+    let voices: Vec<Option<bool>> = envelopes.iter().map(|e| e.media_voice).collect();
+    let replies = env(|e| e.reply_to);
+    let numbers = env(|e| e.business_number_id);
+    let deliveries = env(|e| e.delivery_id);
+    let raws: Vec<Option<&[u8]>> = candidates.iter().map(|(_, m)| m.envelope().raw()).collect();
 
     let mut tx = client.transaction()?;
     // The feed's numbers: this row stays locked until the commit, so the
@@ -226,13 +245,37 @@ fn commit(
         .query(
             "INSERT INTO messages
                  (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded, received_at,
-                  seq)
+                  seq, source, kind, sender_name, media_id, media_mime_type, media_sha256,
+                  media_filename, media_voice, reply_to, business_number_id, delivery_id, raw)
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::text[], $8::int8[], $9::int8[])
+                                  $6::text[], $7::text[], $8::int8[], $9::int8[], $10::text[],
+                                  $11::text[], $12::text[], $13::text[], $14::text[],
+                                  $15::text[], $16::text[], $17::bool[], $18::text[],
+                                  $19::text[], $20::text[], $21::bytea[])
              ON CONFLICT (message_id) DO NOTHING
              RETURNING message_id",
             &[
-                &ids, &froms, &tos, &tss, &keys, &texts, &folded, &received, &seqs,
+                &ids,
+                &froms,
+                &tos,
+                &tss,
+                &keys,
+                &texts,
+                &folded,
+                &received,
+                &seqs,
+                &sources,
+                &kinds,
+                &names,
+                &media_ids,
+                &mimes,
+                &shas,
+                &filenames,
+                &voices,
+                &replies,
+                &numbers,
+                &deliveries,
+                &raws,
             ],
         )?
         .iter()

@@ -1,9 +1,54 @@
 //! Upgrading a database made by an earlier build: migration 2 numbers the
 //! rows already stored for the feed, in the order they were received, and
-//! new messages follow them. Skips with one line when no server can be had.
+//! new messages follow them; migration 3 gives stored rows kind `text` and
+//! no record fields, and new rows keep everything. Skips with one line when
+//! no server can be had.
 
-use domain::testing::contract::message;
-use domain::{FeedQuery, MessageStore, Seq};
+use domain::testing::contract::{message, voice_note};
+use domain::{FeedQuery, MessageId, MessageStore, RawLookup, Seq};
+
+/// What migration 3 added, taken away again: a database as version 2 left it.
+const UNDO_VERSION_THREE: &str = "
+    ALTER TABLE messages DROP COLUMN source, DROP COLUMN kind, DROP COLUMN sender_name,
+        DROP COLUMN media_id, DROP COLUMN media_mime_type, DROP COLUMN media_sha256,
+        DROP COLUMN media_filename, DROP COLUMN media_voice, DROP COLUMN reply_to,
+        DROP COLUMN business_number_id, DROP COLUMN delivery_id, DROP COLUMN raw;
+    DROP TABLE statuses;
+    DROP TABLE events;
+    DROP TABLE event_counter;
+    UPDATE hookbox_schema SET version = 2;";
+
+#[test]
+fn migration_three_keeps_stored_rows_and_new_ones_whole() {
+    let Some(url) = testkit::postgres::fresh_database("postgres upgrade to full records") else {
+        return;
+    };
+    let config = PostgresConfig::from_lookup(&url, |_| None).expect("config");
+    {
+        let store = PostgresStore::open(&config).expect("open");
+        store
+            .insert(message("old", "+911", "2025-01-15T10:00:00Z", Some("hi")))
+            .expect("insert");
+    }
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    admin.batch_execute(UNDO_VERSION_THREE).expect("downgrade");
+    let store = PostgresStore::open(&config).expect("open upgrades");
+    let voice = voice_note("new");
+    store.insert(voice.clone()).expect("insert");
+    let page = store.feed(&FeedQuery::default()).expect("feed");
+    let old = page.items[0].message.envelope();
+    assert_eq!(
+        (old.source(), old.kind().as_str(), old.raw()),
+        (None, "text", None)
+    );
+    assert_eq!(page.items[1].message, voice);
+    let id = |s: &str| MessageId::new(s).expect("id");
+    assert_eq!(store.raw(&id("old")).expect("raw"), RawLookup::NotKept);
+    assert!(matches!(
+        store.raw(&id("new")).expect("raw"),
+        RawLookup::Bytes(_)
+    ));
+}
 use postgres_adapter::{PostgresConfig, PostgresStore};
 
 #[test]
@@ -23,6 +68,7 @@ fn migration_two_numbers_stored_rows_in_the_order_received() {
     // Back to schema version 1, as an earlier build left it, with the rows
     // received in the order c, a, b.
     let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    admin.batch_execute(UNDO_VERSION_THREE).expect("downgrade");
     admin
         .batch_execute(
             "ALTER TABLE messages DROP COLUMN seq;
