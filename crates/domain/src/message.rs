@@ -198,6 +198,13 @@ impl Message {
         self
     }
 
+    /// The same message without its raw bytes (`KEEP_RAW=off`).
+    #[must_use]
+    pub fn without_raw(mut self) -> Self {
+        self.envelope = self.envelope.without_raw();
+        self
+    }
+
     /// What the sender said beyond the five fields.
     #[must_use]
     pub fn envelope(&self) -> &Envelope {

@@ -35,6 +35,8 @@ pub struct Config {
     /// Delete messages received longer ago than this (`RETENTION`); `None`
     /// keeps everything.
     pub retention: Option<Duration>,
+    /// Keep each message's raw bytes (`KEEP_RAW`, default on).
+    pub keep_raw: bool,
 }
 
 /// The live stream's limits.
@@ -208,7 +210,16 @@ impl Config {
                 )
             })?),
         };
+        let keep_raw = match lookup("KEEP_RAW").filter(|v| !v.trim().is_empty()) {
+            None => true,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => return Err(invalid("KEEP_RAW", "on or off", v)),
+            },
+        };
         Ok(Self {
+            keep_raw,
             keys,
             host,
             port,
@@ -569,6 +580,13 @@ mod tests {
         let bad = with(&[("RETENTION", "forever")]).expect_err("invalid");
         assert!(bad.to_string().starts_with("RETENTION must be"), "{bad}");
         assert!(with(&[("STREAM_HEARTBEAT_SECONDS", "x")]).is_err());
+        assert!(with(&[]).expect("valid").keep_raw);
+        assert!(!with(&[("KEEP_RAW", "OFF")]).expect("valid").keep_raw);
+        let bad = with(&[("KEEP_RAW", "sometimes")]).expect_err("invalid");
+        assert!(
+            bad.to_string().starts_with("KEEP_RAW must be on or off"),
+            "{bad}"
+        );
     }
 
     #[test]

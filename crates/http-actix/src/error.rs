@@ -49,6 +49,9 @@ pub enum ApiError {
     /// 404: no such route.
     #[error("not found")]
     NotFound,
+    /// 404: the route exists, the thing asked for does not; says which.
+    #[error("not found: {0}")]
+    Missing(&'static str),
     /// 405: the route exists, the method does not; carries the allowed method.
     #[error("method not allowed")]
     MethodNotAllowed(&'static str),
@@ -92,7 +95,7 @@ impl ResponseError for ApiError {
             Self::BadBody(_) => StatusCode::BAD_REQUEST,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::Missing(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Store(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(StoreError::SchemaMismatch { .. }) => StatusCode::SERVICE_UNAVAILABLE,
@@ -145,6 +148,7 @@ impl ResponseError for ApiError {
             Self::BadBody(_) => "malformed request body",
             Self::BodyTimeout => "request body timed out",
             Self::NotFound => "not found",
+            Self::Missing(detail) => detail,
             Self::MethodNotAllowed(_) => "method not allowed",
             Self::Store(_) | Self::Blocking(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 "service unavailable, retry later"

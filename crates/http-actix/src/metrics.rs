@@ -16,11 +16,17 @@ pub const WEBHOOK_SIGNATURES: &str = "webhook_signatures_total";
 pub const MESSAGES: &str = "hookbox_messages_total";
 /// Counter: refused signatures, by `source`.
 pub const SIGNATURE_FAILURES: &str = "hookbox_signature_failures_total";
-/// Counter: parts of WhatsApp notifications acknowledged but not stored, by
-/// `kind` (`status`, `field`, `object`).
+/// Counter: parts of WhatsApp notifications that are neither a message nor a
+/// status, kept as events (`GET /whatsapp/events`), by `kind` (`field`,
+/// `object`, `status` of an unknown kind, `message` that could not be
+/// mapped). Replays are not counted again.
 pub const WHATSAPP_IGNORED: &str = "hookbox_whatsapp_ignored_total";
+/// Counter: WhatsApp delivery statuses received (replays included).
+pub const WHATSAPP_STATUSES: &str = "hookbox_whatsapp_statuses_total";
 /// Histogram: request latency in milliseconds, by `path`.
 pub const REQUEST_LATENCY: &str = "request_latency_ms";
+/// Counter: status reports and events deleted by `RETENTION`.
+pub const PURGED_RECORDS: &str = "hookbox_purged_records_total";
 /// Counter: messages deleted by `RETENTION`.
 pub const PURGED_MESSAGES: &str = "hookbox_purged_messages_total";
 /// Gauge: `GET /messages/stream` connections open now.
@@ -153,10 +159,8 @@ fn describe() {
     );
     metrics::describe_counter!(MESSAGES, "Messages by source and result");
     metrics::describe_counter!(SIGNATURE_FAILURES, "Refused signatures by source");
-    metrics::describe_counter!(
-        WHATSAPP_IGNORED,
-        "WhatsApp statuses, fields and objects acknowledged but not stored"
-    );
+    metrics::describe_counter!(WHATSAPP_IGNORED, "WhatsApp changes kept as events, by kind");
+    metrics::describe_counter!(WHATSAPP_STATUSES, "WhatsApp delivery statuses received");
     metrics::describe_histogram!(
         REQUEST_LATENCY,
         metrics::Unit::Milliseconds,
@@ -164,6 +168,8 @@ fn describe() {
     );
     metrics::describe_counter!(PURGED_MESSAGES, "Messages deleted by RETENTION");
     metrics::counter!(PURGED_MESSAGES).increment(0);
+    metrics::describe_counter!(PURGED_RECORDS, "Statuses and events deleted by RETENTION");
+    metrics::counter!(PURGED_RECORDS).increment(0);
     metrics::describe_gauge!(OPEN_STREAMS, "Open /messages/stream connections");
     metrics::gauge!(OPEN_STREAMS).set(0.0);
     metrics::describe_gauge!(BUILD_INFO, "Build information");

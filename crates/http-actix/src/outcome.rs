@@ -60,28 +60,9 @@ impl WebhookResult {
     }
 }
 
-/// Who signed a message: the scheme its request was verified by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// `POST /webhook` with `X-Signature` (the assignment's format).
-    XSignature,
-    /// `POST /webhook` with `webhook-signature` (or `svix-signature`).
-    StandardWebhooks,
-    /// `POST /webhook/whatsapp` with `X-Hub-Signature-256`.
-    WhatsApp,
-}
-
-impl Source {
-    /// The `source` label and log field.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::XSignature => "x-signature",
-            Self::StandardWebhooks => "standard-webhooks",
-            Self::WhatsApp => "whatsapp",
-        }
-    }
-}
+/// Who signed a message: the scheme its request was verified by (the
+/// domain's, so the stored record and the metric label agree).
+pub use domain::Source;
 
 /// How a webhook request ended, left in the request's extensions by the
 /// handler for the log line and the metrics.

@@ -64,7 +64,11 @@ impl Application {
             .map(|period| Purger::start(Arc::clone(&store), period, logger.clone()))
             .transpose()?;
         let woken = Arc::clone(&hub);
-        let ingest = Ingest::new(Arc::clone(&store), NewMessages::new(move || woken.notify()));
+        let ingest = Ingest::new(
+            Arc::clone(&store),
+            NewMessages::new(move || woken.notify()),
+            config.keep_raw,
+        );
         let webhook = web::Data::new(WebhookState {
             ingest: ingest.clone(),
             keys: config.keys.clone(),

@@ -46,6 +46,24 @@ impl MessageStore for BrokenStore {
     fn check_ready(&self) -> Result<(), StoreError> {
         Err((self.fail)())
     }
+    fn raw(&self, _: &domain::MessageId) -> Result<domain::RawLookup, StoreError> {
+        Err((self.fail)())
+    }
+    fn record_statuses(&self, _: Vec<domain::StatusUpdate>) -> Result<u64, StoreError> {
+        Err((self.fail)())
+    }
+    fn status(&self, _: &str) -> Result<Option<domain::DeliveryStatus>, StoreError> {
+        Err((self.fail)())
+    }
+    fn record_events(&self, _: Vec<domain::Event>) -> Result<Vec<InsertOutcome>, StoreError> {
+        Err((self.fail)())
+    }
+    fn events(&self, _: &domain::EventQuery) -> Result<domain::EventPage, StoreError> {
+        Err((self.fail)())
+    }
+    fn purge_records(&self, _: time::OffsetDateTime, _: u32) -> Result<u64, StoreError> {
+        Err((self.fail)())
+    }
 }
 
 #[derive(Clone, Default)]

@@ -194,6 +194,63 @@ fn commit(
         .enumerate()
         .collect();
     candidates.sort_by(|(_, a), (_, b)| a.id().as_str().cmp(b.id().as_str()));
+    let mut tx = client.transaction()?;
+    // The feed's numbers: this row stays locked until the commit, so the
+    // next batch (here or on another replica) numbers after this one and
+    // commits after it. A reader therefore never sees a number before all
+    // smaller ones. Duplicates skip their number; rollbacks give theirs back.
+    let last_seq: i64 = tx
+        .query_one(
+            "SELECT last_seq FROM feed_counter WHERE id = 1 FOR UPDATE",
+            &[],
+        )?
+        .get(0);
+    let seqs: Vec<i64> = candidates
+        .iter()
+        .map(|(place, _)| last_seq + 1 + i64::try_from(*place).unwrap_or(i64::MAX))
+        .collect();
+    let created = insert_rows(&mut tx, &candidates, &seqs)?;
+    if !created.is_empty() {
+        tx.execute(
+            "UPDATE feed_counter SET last_seq = $1 WHERE id = 1",
+            &[&(last_seq + i64::try_from(candidates.len()).unwrap_or(0))],
+        )?;
+    }
+
+    if !created.is_empty() {
+        let mut tally = Tally::default();
+        for (_, m) in candidates
+            .iter()
+            .filter(|(_, m)| created.contains(m.id().as_str()))
+        {
+            tally.add_message(m);
+        }
+        count_batch(&mut tx, &tally, shard)?;
+    }
+    tx.commit()?;
+
+    // Outcomes in the callers' order: Created for the one inserted copy.
+    let mut answered = HashSet::new();
+    Ok(messages
+        .iter()
+        .map(|m| {
+            let id = m.id().as_str();
+            if created.contains(id) && answered.insert(id) {
+                InsertOutcome::Created
+            } else {
+                InsertOutcome::Duplicate
+            }
+        })
+        .collect())
+}
+
+/// Inserts `candidates` (numbered `seqs`), every column at once; the ids
+/// that were new.
+fn insert_rows(
+    tx: &mut postgres::Transaction<'_>,
+    candidates: &[(usize, &Message)],
+    seqs: &[i64],
+) -> Result<HashSet<String>, postgres::Error> {
     let received_at = now_ms();
     let column = |f: fn(&Message) -> Option<String>| -> Vec<Option<String>> {
         candidates.iter().map(|(_, m)| f(m)).collect()
@@ -226,22 +283,7 @@ fn commit(
     let deliveries = env(|e| e.delivery_id);
     let raws: Vec<Option<&[u8]>> = candidates.iter().map(|(_, m)| m.envelope().raw()).collect();
 
-    let mut tx = client.transaction()?;
-    // The feed's numbers: this row stays locked until the commit, so the
-    // next batch (here or on another replica) numbers after this one and
-    // commits after it. A reader therefore never sees a number before all
-    // smaller ones. Duplicates skip their number; rollbacks give theirs back.
-    let last_seq: i64 = tx
-        .query_one(
-            "SELECT last_seq FROM feed_counter WHERE id = 1 FOR UPDATE",
-            &[],
-        )?
-        .get(0);
-    let seqs: Vec<i64> = candidates
-        .iter()
-        .map(|(place, _)| last_seq + 1 + i64::try_from(*place).unwrap_or(i64::MAX))
-        .collect();
-    let created: HashSet<String> = tx
+    let created = tx
         .query(
             "INSERT INTO messages
                  (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded, received_at,
@@ -281,38 +323,7 @@ fn commit(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    if !created.is_empty() {
-        tx.execute(
-            "UPDATE feed_counter SET last_seq = $1 WHERE id = 1",
-            &[&(last_seq + i64::try_from(candidates.len()).unwrap_or(0))],
-        )?;
-    }
-
-    if !created.is_empty() {
-        let mut tally = Tally::default();
-        for (_, m) in candidates
-            .iter()
-            .filter(|(_, m)| created.contains(m.id().as_str()))
-        {
-            tally.add_message(m);
-        }
-        count_batch(&mut tx, &tally, shard)?;
-    }
-    tx.commit()?;
-
-    // Outcomes in the callers' order: Created for the one inserted copy.
-    let mut answered = HashSet::new();
-    Ok(messages
-        .iter()
-        .map(|m| {
-            let id = m.id().as_str();
-            if created.contains(id) && answered.insert(id) {
-                InsertOutcome::Created
-            } else {
-                InsertOutcome::Duplicate
-            }
-        })
-        .collect())
+    Ok(created)
 }
 
 /// Adds a batch's created messages to the counters `/stats`, totals and

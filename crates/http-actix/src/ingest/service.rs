@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use domain::{InsertOutcome, Message, MessageStore, StoreError};
+use domain::{Event, InsertOutcome, Message, MessageStore, StatusUpdate, StoreError};
 
 use crate::error::ApiError;
 use crate::metrics::MESSAGES;
@@ -16,11 +16,42 @@ use crate::wake::NewMessages;
 pub(crate) struct Ingest {
     store: Arc<dyn MessageStore>,
     wake: NewMessages,
+    /// `KEEP_RAW`: store each message's raw bytes.
+    keep_raw: bool,
 }
 
 impl Ingest {
-    pub(crate) fn new(store: Arc<dyn MessageStore>, wake: NewMessages) -> Self {
-        Self { store, wake }
+    pub(crate) fn new(store: Arc<dyn MessageStore>, wake: NewMessages, keep_raw: bool) -> Self {
+        Self {
+            store,
+            wake,
+            keep_raw,
+        }
+    }
+
+    /// Whether raw bytes are kept (`KEEP_RAW`).
+    pub(crate) fn keep_raw(&self) -> bool {
+        self.keep_raw
+    }
+
+    /// Keeps status reports and events, in that order, each in one commit;
+    /// how many reports were new, and each event's outcome.
+    pub(crate) async fn record(
+        &self,
+        statuses: Vec<StatusUpdate>,
+        events: Vec<Event>,
+    ) -> Result<(u64, Vec<InsertOutcome>), ApiError> {
+        if statuses.is_empty() && events.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        let store = Arc::clone(&self.store);
+        let answer = actix_web::web::block(move || {
+            let new = store.record_statuses(statuses)?;
+            let kept = store.record_events(events)?;
+            Ok::<_, StoreError>((new, kept))
+        })
+        .await??;
+        Ok(answer)
     }
 
     /// Stores `messages` in one commit. Each outcome is counted under
@@ -32,6 +63,11 @@ impl Ingest {
         messages: Vec<Message>,
         source: Source,
     ) -> Result<(Vec<InsertOutcome>, BatchCounts), ApiError> {
+        let messages = if self.keep_raw {
+            messages
+        } else {
+            messages.into_iter().map(Message::without_raw).collect()
+        };
         let outcomes = self
             .store
             .submit(messages)

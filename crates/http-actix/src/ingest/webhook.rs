@@ -3,7 +3,7 @@
 
 use actix_web::http::header::HeaderValue;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use domain::{InsertOutcome, Message, StandardHeaders, StoreError};
+use domain::{Envelope, InsertOutcome, Kind, Message, StandardHeaders, StoreError};
 
 use super::body::{read_body, unsupported_content_type};
 use super::decode::body_details;
@@ -72,6 +72,20 @@ async fn receive(
     let message =
         Message::parse(decoded.input()).map_err(|e| ApiError::Validation(body_details(&e)))?;
     seen.message_id = Some(message.id().as_str().to_owned());
+    // The whole body is the message's raw JSON: it re-verifies against its
+    // signature. Standard Webhooks' `webhook-id` names the delivery.
+    let delivery_id = (source == Source::StandardWebhooks)
+        .then(|| {
+            ["webhook-id", "svix-id"]
+                .iter()
+                .find_map(|h| req.headers().get(*h)?.to_str().ok())
+        })
+        .flatten();
+    let message = message.with_envelope(
+        Envelope::new(source, Kind::text())
+            .with_delivery_id(delivery_id)
+            .with_raw(state.ingest.keep_raw().then(|| body.to_vec())),
+    );
     let (mut outcomes, _) = state.ingest.submit(vec![message], source).await?;
     outcomes
         .pop()

@@ -9,7 +9,9 @@ use super::state::WhatsAppState;
 use super::whatsapp_body;
 use crate::config::WhatsAppConfig;
 use crate::error::ApiError;
-use crate::metrics::{MESSAGES, SIGNATURE_FAILURES, WEBHOOK_SIGNATURES, WHATSAPP_IGNORED};
+use crate::metrics::{
+    MESSAGES, SIGNATURE_FAILURES, WEBHOOK_SIGNATURES, WHATSAPP_IGNORED, WHATSAPP_STATUSES,
+};
 use crate::outcome::{BatchCounts, Source, WebhookOutcome, WebhookResult};
 
 /// The 404 detail of the WhatsApp routes while they are not configured.
@@ -109,15 +111,6 @@ async fn notify(
         }
     }
     let decoded = whatsapp_body::decode(&body).map_err(ApiError::Validation)?;
-    let ignored = |kind: &'static str, n: usize| {
-        if n > 0 {
-            metrics::counter!(WHATSAPP_IGNORED, "kind" => kind)
-                .increment(u64::try_from(n).unwrap_or(u64::MAX));
-        }
-    };
-    ignored("status", decoded.statuses);
-    ignored("field", decoded.other_fields);
-    ignored("object", usize::from(decoded.other_object));
     let source = Source::WhatsApp.as_str();
     for skipped in &decoded.skipped {
         slog::warn!(state.logger, "whatsapp message skipped";
@@ -140,6 +133,19 @@ async fn notify(
             skipped: skipped.skipped,
             ..counts
         });
+    }
+    let kinds: Vec<&'static str> = decoded.events.iter().map(|k| k.kind).collect();
+    let events = decoded.events.into_iter().map(|k| k.event).collect();
+    let statuses = decoded.statuses.len();
+    let (_, kept) = state.ingest.record(decoded.statuses, events).await?;
+    if statuses > 0 {
+        metrics::counter!(WHATSAPP_STATUSES).increment(u64::try_from(statuses).unwrap_or(0));
+    }
+    // What used to be ignored is kept as an event now; counted as kept.
+    for (kind, o) in kinds.into_iter().zip(&kept) {
+        if *o == domain::InsertOutcome::Created {
+            metrics::counter!(WHATSAPP_IGNORED, "kind" => kind).increment(1);
+        }
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use domain::MessageStore;
 use slog::Logger;
 
-use crate::metrics::PURGED_MESSAGES;
+use crate::metrics::{PURGED_MESSAGES, PURGED_RECORDS};
 
 /// Rows per purge transaction.
 pub(crate) const PURGE_BATCH: u32 = 200;
@@ -91,6 +91,11 @@ fn run(store: &dyn MessageStore, period: Duration, logger: &Logger, stopped: &Re
                 Ok(()) | Err(RecvTimeoutError::Disconnected) => break None,
             }
         };
+        // Statuses and events go by the same rule, after the messages.
+        let (records, failure) = match failure {
+            Some(e) => (0, Some(e)),
+            None => purge_records(store, cutoff, stopped),
+        };
         let older_than = cutoff
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
@@ -99,10 +104,38 @@ fn run(store: &dyn MessageStore, period: Duration, logger: &Logger, stopped: &Re
             slog::warn!(logger, "purge failed; retrying at the next run";
                 "purged" => purged, "older_than" => older_than,
                 "retention" => retention.clone(), "error" => error);
-        } else if purged > 0 {
+        } else if purged > 0 || records > 0 {
             slog::info!(logger, "purged messages";
-                "purged" => purged, "batches" => batches, "older_than" => older_than,
-                "retention" => retention.clone(), "took_ms" => took_ms);
+                "purged" => purged, "records" => records, "batches" => batches,
+                "older_than" => older_than, "retention" => retention.clone(),
+                "took_ms" => took_ms);
+        }
+    }
+}
+
+/// Statuses and events received before `cutoff`, batch by batch with the
+/// same rests: how many went, and the error that stopped it, if any.
+fn purge_records(
+    store: &dyn MessageStore,
+    cutoff: time::OffsetDateTime,
+    stopped: &Receiver<()>,
+) -> (u64, Option<String>) {
+    let mut purged = 0;
+    loop {
+        let batch_started = Instant::now();
+        match store.purge_records(cutoff, PURGE_BATCH) {
+            Ok(n) => {
+                purged += n;
+                metrics::counter!(PURGED_RECORDS).increment(n);
+                if n < u64::from(PURGE_BATCH) {
+                    return (purged, None);
+                }
+            }
+            Err(e) => return (purged, Some(crate::error::describe(&e))),
+        }
+        match stopped.recv_timeout(batch_started.elapsed() * REST_FACTOR) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => return (purged, None),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use domain::{DayCount, FeedItem, FeedPage, Message, Page, Stats};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 /// One message on the wire.
 #[derive(Debug, Serialize)]
@@ -80,21 +81,81 @@ impl<'a> From<&'a Stats> for StatsDto<'a> {
     }
 }
 
-/// One feed item: the message's fields and its `seq`.
+/// A message's full record: the assignment's five fields, its `seq`, and
+/// everything its envelope keeps. The feed, the stream and (later) a
+/// message by id answer with it.
 #[derive(Debug, Serialize)]
 pub(crate) struct FeedItemDto<'a> {
     seq: u64,
-    #[serde(flatten)]
-    message: MessageDto<'a>,
+    message_id: &'a str,
+    from: &'a str,
+    to: &'a str,
+    ts: &'a str,
+    text: Option<&'a str>,
+    source: Option<&'static str>,
+    received_at: String,
+    kind: &'a str,
+    sender_name: Option<&'a str>,
+    media: Option<MediaDto<'a>>,
+    reply_to: Option<&'a str>,
+    business_number_id: Option<&'a str>,
+    delivery_id: Option<&'a str>,
+    /// The sender's JSON, embedded as JSON; `null` when not kept.
+    raw: Option<Box<RawValue>>,
+}
+
+#[derive(Debug, Serialize)]
+struct MediaDto<'a> {
+    id: &'a str,
+    mime_type: Option<&'a str>,
+    sha256: Option<&'a str>,
+    filename: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voice: Option<bool>,
+}
+
+/// RFC 3339 in UTC with `Z`.
+pub(crate) fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 impl<'a> From<&'a FeedItem> for FeedItemDto<'a> {
     fn from(item: &'a FeedItem) -> Self {
+        let m = &item.message;
+        let e = m.envelope();
         Self {
             seq: item.seq.get(),
-            message: MessageDto::from(&item.message),
+            message_id: m.id().as_str(),
+            from: m.from().as_str(),
+            to: m.to().as_str(),
+            ts: m.ts().as_str(),
+            text: m.text().map(domain::MessageText::as_str),
+            source: e.source().map(domain::Source::as_str),
+            received_at: rfc3339(item.received_at),
+            kind: e.kind().as_str(),
+            sender_name: e.sender_name(),
+            media: e.media().map(|media| MediaDto {
+                id: media.id(),
+                mime_type: media.mime_type(),
+                sha256: media.sha256(),
+                filename: media.filename(),
+                voice: media.voice(),
+            }),
+            reply_to: e.reply_to(),
+            business_number_id: e.business_number_id(),
+            delivery_id: e.delivery_id(),
+            raw: e.raw().and_then(embedded),
         }
     }
+}
+
+/// Stored raw bytes as a JSON value to embed; `None` if they are not JSON
+/// (never, for what hookbox stored: it parsed them first).
+pub(crate) fn embedded(raw: &[u8]) -> Option<Box<RawValue>> {
+    let text = std::str::from_utf8(raw).ok()?;
+    RawValue::from_string(text.to_owned()).ok()
 }
 
 /// `GET /messages/feed`.

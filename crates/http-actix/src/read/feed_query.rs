@@ -41,6 +41,36 @@ pub(crate) fn parse(query_string: &str) -> Result<FeedQuery, Vec<ErrorDetail>> {
     }
 }
 
+/// Parses `GET /whatsapp/events`' `after`, `limit` and `field`.
+///
+/// # Errors
+/// One 422 detail per parameter that is out of range or unparsable.
+pub(crate) fn events(query_string: &str) -> Result<domain::EventQuery, Vec<ErrorDetail>> {
+    let mut query = domain::EventQuery::default();
+    let mut errors = Vec::new();
+    for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
+        match &*key {
+            "after" => match Seq::parse(&value) {
+                Ok(seq) => query.after = seq,
+                Err(e) => errors.push(feed_error("after", e)),
+            },
+            "limit" => match integer("limit", &value)
+                .and_then(|n| FeedLimit::new(n).map_err(|e| feed_error("limit", e)))
+            {
+                Ok(limit) => query.limit = limit,
+                Err(e) => errors.push(e),
+            },
+            "field" => query.field = Some(value.into_owned()).filter(|f| !f.is_empty()),
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(query)
+    } else {
+        Err(errors)
+    }
+}
+
 /// The stream's `follow`: `true` (the default) stays open for new
 /// messages; `false` ends the stream once what is stored was sent.
 ///

@@ -7,12 +7,14 @@ mod feed;
 mod feed_query;
 mod messages;
 pub(crate) mod messages_query;
+mod records;
 mod state;
 mod stats;
 mod stream;
 
 pub(crate) use feed::{feed, message_stream};
 pub(crate) use messages::messages;
+pub(crate) use records::{events, raw, status};
 pub(crate) use state::ReadState;
 pub(crate) use stats::{daily, stats};
 pub(crate) use stream::Hub;
