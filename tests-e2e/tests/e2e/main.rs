@@ -9,6 +9,7 @@ mod lifecycle;
 mod observability;
 mod postgres_store;
 mod reading;
+mod records;
 mod reliability;
 mod retention;
 mod senders;

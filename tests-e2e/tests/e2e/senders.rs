@@ -135,10 +135,10 @@ fn a_real_shaped_notification_is_mapped_stored_once_and_replayed_safely() {
         value(r#"hookbox_messages_total{source="whatsapp",result="duplicate"}"#),
         3.0
     );
-    assert_eq!(
-        value(r#"hookbox_whatsapp_ignored_total{kind="status"}"#),
-        2.0
-    );
+    // The status is kept (and counted each time it arrives), not ignored.
+    assert_eq!(value("hookbox_whatsapp_statuses_total"), 2.0, "{m}");
+    let status = c.get("/statuses/wamid.OUT9").expect("status").json();
+    assert_eq!(status["status"], "delivered", "{status}");
     // The start-up lines (start, unauthenticated reads), then the requests.
     let logs = server.wait_for_lines(4);
     let lines: Vec<Value> = logs

@@ -551,7 +551,7 @@ mod tests {
             {"from":"16315551181","id":"wamid.ts","timestamp":"soon","type":"text","text":{"body":"d"}}"#;
         let d = decode(&notification(
             messages,
-            r#"{"id":"wamid.s","status":"read"}"#,
+            r#"{"id":"wamid.s","status":"read","timestamp":"1504902990"}"#,
         ))
         .expect("decodes");
         assert_eq!(d.messages.len(), 1);
