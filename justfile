@@ -72,14 +72,16 @@ soak seconds="600":
     target/release/hookbox-bench --soak {{seconds}} --concurrency 64 --out bench-results/soak.json
 
 # Fuzz every target (`cargo fuzz list`) for `seconds` (default ten
-# minutes), replaying fuzz/regressions/<target>/ first; needs cargo-fuzz.
+# minutes), replaying fuzz/regressions/<target>/ first and starting from
+# fuzz/seeds/<target>/ where there is one; needs cargo-fuzz.
 fuzz seconds="600":
     cd fuzz && for t in $(cargo fuzz list); do \
         if [ -d "regressions/$t" ]; then \
-            RUSTC_BOOTSTRAP=1 cargo fuzz run $t --sanitizer none regressions/$t/* > /tmp/fuzz-$t.log 2>&1 \
+            RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $t regressions/$t/* > /tmp/fuzz-$t.log 2>&1 \
                 || { tail -60 /tmp/fuzz-$t.log; exit 1; }; \
         fi; \
-        RUSTC_BOOTSTRAP=1 cargo fuzz run $t --sanitizer none -- -max_total_time={{seconds}} > /tmp/fuzz-$t.log 2>&1 \
+        mkdir -p corpus/$t; seeds=""; [ -d "seeds/$t" ] && seeds="seeds/$t"; \
+        RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none $t corpus/$t $seeds -- -max_total_time={{seconds}} > /tmp/fuzz-$t.log 2>&1 \
             || { tail -60 /tmp/fuzz-$t.log; exit 1; }; \
         echo "$t: $(grep -E '^Done' /tmp/fuzz-$t.log | tail -1)"; \
     done

@@ -624,16 +624,19 @@ fn the_openapi_document_is_served_and_names_every_route() {
             "/messages",
             "/messages/feed",
             "/messages/stream",
+            "/messages/{message_id}/raw",
             "/metrics",
             "/openapi.json",
             "/stats",
             "/stats/daily",
+            "/statuses/{message_id}",
             "/ui",
             "/ui/app.css",
             "/ui/app.js",
             "/ui/icon.svg",
             "/webhook",
-            "/webhook/whatsapp"
+            "/webhook/whatsapp",
+            "/whatsapp/events"
         ]
     );
     let kept = std::fs::read(concat!(
