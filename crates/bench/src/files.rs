@@ -49,3 +49,14 @@ pub(crate) fn peak_rss_mb(pid: u32) -> f64 {
         .unwrap_or(0.0);
     kb / 1024.0
 }
+
+/// Bytes process `pid` has caused to be written to storage so far
+/// (`/proc/<pid>/io`, `write_bytes`); 0 where that is not available.
+pub(crate) fn written_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/io"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}

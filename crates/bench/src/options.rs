@@ -27,6 +27,8 @@ USAGE: hookbox-bench [OPTIONS]
                         fresh database. Adds PostgreSQL's own batched insert
                         rate into the same schema (the ceiling) to the report
   --replicas N          hookbox processes sharing that database      [1]
+  --compare-bin PATH    also run the same ingest on this hookbox binary (another
+                        build, e.g. the previous commit's) and report the ratio
 ";
 
 #[derive(Debug, Clone)]
@@ -47,6 +49,7 @@ pub(crate) struct Options {
     pub(crate) runs: usize,
     pub(crate) database_url: Option<String>,
     pub(crate) replicas: usize,
+    pub(crate) compare_bin: Option<String>,
 }
 
 impl Default for Options {
@@ -68,6 +71,7 @@ impl Default for Options {
             runs: 3,
             database_url: None,
             replicas: 1,
+            compare_bin: None,
         }
     }
 }
@@ -96,6 +100,7 @@ pub(crate) fn parse_args() -> Result<Options, String> {
             "--runs" => num!(runs, "--runs"),
             "--replicas" => num!(replicas, "--replicas"),
             "--database-url" => o.database_url = Some(value("--database-url")?),
+            "--compare-bin" => o.compare_bin = Some(value("--compare-bin")?),
             "--out" => o.out = value("--out")?,
             "--no-search-index" => o.search_index = false,
             "--keep-db" => o.keep_db = Some(value("--keep-db")?),

@@ -86,6 +86,10 @@ pub(crate) struct RunReport {
     pub(crate) cores: usize,
     pub(crate) adapter_rows_per_second: f64,
     pub(crate) ingest: Option<Phase>,
+    /// Bytes the server wrote to disk per stored row during ingest.
+    pub(crate) ingest_disk_bytes_per_row: f64,
+    /// The same ingest with `KEEP_RAW=off`, and on `--compare-bin`.
+    pub(crate) ingest_variants: Vec<crate::scenario::Variant>,
     pub(crate) ingest_to_adapter_ratio: f64,
     pub(crate) verify_only_per_second: f64,
     pub(crate) after_burst_reads: AfterBurst,

@@ -108,9 +108,18 @@ pub struct ServerBuilder {
     env: Vec<(String, Option<String>)>,
     dir: Option<Arc<tempfile::TempDir>>,
     discard_stdout: bool,
+    binary: Option<PathBuf>,
 }
 
 impl ServerBuilder {
+    /// Runs this `hookbox` binary instead of [`hookbox_binary`] (another
+    /// build, to compare with).
+    #[must_use]
+    pub fn binary(mut self, path: impl Into<PathBuf>) -> Self {
+        self.binary = Some(path.into());
+        self
+    }
+
     /// Sets a variable (overriding the defaults).
     #[must_use]
     pub fn env(mut self, name: &str, value: &str) -> Self {
@@ -164,7 +173,7 @@ impl ServerBuilder {
             Some(dir) => Arc::clone(dir),
             None => Arc::new(tempfile::tempdir().expect("temp dir")),
         };
-        let mut cmd = Command::new(hookbox_binary());
+        let mut cmd = Command::new(self.binary.clone().unwrap_or_else(hookbox_binary));
         cmd.current_dir(dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -283,6 +292,7 @@ impl Server {
             env: Vec::new(),
             dir: None,
             discard_stdout: false,
+            binary: None,
         }
     }
 

@@ -48,6 +48,8 @@ fn read_tokens_guard_every_read_and_nothing_else() {
         "/stats",
         "/stats/daily",
         "/messages?from=%2B15550001",
+        "/messages/t1/raw",
+        "/whatsapp/events",
     ];
     for target in reads {
         for (auth, challenge) in [
@@ -72,6 +74,10 @@ fn read_tokens_guard_every_read_and_nothing_else() {
         let r = get_with(client, target, Some(&format!("bearer {TOKEN_B}")));
         assert_eq!(r.status, 200, "{target}");
     }
+    // A status nobody reported: the token is checked before the 404.
+    assert_eq!(get_with(client, "/statuses/wamid.none", None).status, 401);
+    let r = get_with(client, "/statuses/wamid.none", Some(&bearer(TOKEN_A)));
+    assert_eq!(r.status, 404, "{}", r.text());
     let r = client.get("/messages").expect("list");
     assert_eq!(r.status, 401);
     let listed = get_with(client, "/messages", Some(&bearer(TOKEN_A))).json();

@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use testkit::{Server, ServerBuilder, sign};
 
 use super::context::Ctx;
-use crate::files::peak_rss_mb;
+use crate::files::{peak_rss_mb, written_bytes};
 use crate::report::{AfterBurst, Phase};
 use crate::requests::{get_request, walk_ids, webhook_request};
 use crate::traffic::{self, fields};
@@ -34,6 +34,10 @@ pub(super) struct Ingested {
     /// Messages acknowledged with 200 (all stored exactly once).
     pub(super) stored: u64,
     pub(super) rss_mb: f64,
+    /// Bytes the servers wrote to disk per acknowledged row.
+    pub(super) disk_bytes_per_row: f64,
+    /// The same ingest with `KEEP_RAW=off` and on `--compare-bin`.
+    pub(super) variants: Vec<super::Variant>,
 }
 
 pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
@@ -75,9 +79,19 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
             .phase("verify-only actix (ceiling)", &r, Some(200));
         r.rate()
     };
+    let before: u64 = servers.iter().map(|s| written_bytes(s.pid())).sum();
     let r = load::run(&addrs, &requests, o.concurrency, ctx.deadline);
+    let written = servers
+        .iter()
+        .map(|s| written_bytes(s.pid()))
+        .sum::<u64>()
+        .saturating_sub(before);
     ctx.report.phase("ingest (unique, signed)", &r, Some(200));
     let rate = r.rate();
+    #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
+    let disk_bytes_per_row = written as f64 / (r.count(200).max(1)) as f64;
+    println!("ingest wrote {disk_bytes_per_row:.0} disk bytes per stored row");
+    let variants = super::variants::run(ctx, &requests, rate)?;
     let acknowledged: HashSet<&str> = r
         .ok_indexes
         .iter()
@@ -102,6 +116,8 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         after_burst,
         stored: acknowledged.len() as u64,
         rss_mb,
+        disk_bytes_per_row,
+        variants,
     })
 }
 

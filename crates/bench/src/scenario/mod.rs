@@ -9,6 +9,7 @@ mod ingest;
 mod purging;
 mod reads;
 mod seeding;
+mod variants;
 
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::report::{Report, Rss, RunReport};
 
 use crate::traffic::{Rng, Senders};
 use context::Ctx;
+pub(crate) use variants::Variant;
 
 /// Runs every scenario once; the failed checks and the run's report.
 pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
@@ -55,6 +57,8 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         cores: cores(),
         adapter_rows_per_second: ceilings.adapter_rate,
         ingest: ingested.row.clone(),
+        ingest_disk_bytes_per_row: ingested.disk_bytes_per_row,
+        ingest_variants: ingested.variants.clone(),
         ingest_to_adapter_ratio: ingest_rate / ceilings.adapter_rate.max(1e-9),
         verify_only_per_second: ingested.verify_only_rate,
         after_burst_reads: ingested.after_burst,

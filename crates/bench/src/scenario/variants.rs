@@ -1,0 +1,108 @@
+//! The same ingest on fresh stores, beside the main one: with
+//! `KEEP_RAW=off` (what keeping the raw bytes costs) and, with
+//! `--compare-bin`, on another build (the previous commit, say), so both
+//! are measured in one run. Each reports its rate, p99 and the bytes the
+//! server wrote to disk per stored row (`/proc/<pid>/io` `write_bytes`:
+//! WAL and checkpoints on SQLite; on PostgreSQL the server writes, so this
+//! counts only hookbox's own files and is near zero).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde::Serialize;
+use testkit::{Server, ServerBuilder};
+
+use super::context::Ctx;
+use crate::files::written_bytes;
+use crate::load;
+
+/// One variant's figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct Variant {
+    pub(crate) name: String,
+    pub(crate) per_second: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) disk_bytes_per_row: f64,
+    /// Its rate over the main ingest's, in this run.
+    pub(crate) ratio_to_main: f64,
+}
+
+/// Runs `requests` once on a server from `builder`; the phase's figures.
+pub(super) fn measure(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    builder: ServerBuilder,
+    requests: &Arc<Vec<Vec<u8>>>,
+) -> Result<(Variant, Server), String> {
+    let server = builder
+        .without("PORT")
+        .discard_stdout()
+        .try_start()
+        .map_err(|e| format!("{name}: hookbox did not start: {e:?}"))?;
+    let addrs: Vec<SocketAddr> = vec![server.client().addr()];
+    let before = written_bytes(server.pid());
+    let r = load::run(&addrs, requests, ctx.o.concurrency, ctx.deadline);
+    let written = written_bytes(server.pid()).saturating_sub(before);
+    ctx.report.phase(name, &r, Some(200));
+    #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
+    let per_row = written as f64 / (r.count(200).max(1)) as f64;
+    Ok((
+        Variant {
+            name: name.to_owned(),
+            per_second: r.rate(),
+            p99_ms: r.percentile_ms(99.0),
+            disk_bytes_per_row: per_row,
+            ratio_to_main: 0.0,
+        },
+        server,
+    ))
+}
+
+/// A builder like `main`'s on a fresh store of its own.
+pub(super) fn fresh(ctx: &Ctx<'_>) -> Result<(ServerBuilder, Arc<tempfile::TempDir>), String> {
+    let dir = Arc::new(tempfile::tempdir().map_err(|e| e.to_string())?);
+    let mut builder = Server::builder().in_dir(Arc::clone(&dir)).env(
+        "SEARCH_INDEX",
+        if ctx.o.search_index { "on" } else { "off" },
+    );
+    if let Some(admin) = &ctx.o.database_url {
+        builder = builder.env("DATABASE_URL", &testkit::postgres::create_database(admin));
+    }
+    Ok((builder, dir))
+}
+
+/// `KEEP_RAW=off`, and the `--compare-bin` build, each on a fresh store.
+pub(super) fn run(
+    ctx: &mut Ctx<'_>,
+    requests: &Arc<Vec<Vec<u8>>>,
+    main_rate: f64,
+) -> Result<Vec<Variant>, String> {
+    let mut out = Vec::new();
+    let (builder, _dir) = fresh(ctx)?;
+    let (mut off, _server) = measure(
+        ctx,
+        "ingest, KEEP_RAW=off",
+        builder.env("KEEP_RAW", "off"),
+        requests,
+    )?;
+    off.ratio_to_main = off.per_second / main_rate.max(1e-9);
+    out.push(off);
+    if let Some(bin) = ctx.o.compare_bin.clone() {
+        let (builder, _dir) = fresh(ctx)?;
+        let (mut base, _server) = measure(
+            ctx,
+            "ingest, --compare-bin build",
+            builder.binary(&bin),
+            requests,
+        )?;
+        base.ratio_to_main = base.per_second / main_rate.max(1e-9);
+        out.push(base);
+    }
+    for v in &out {
+        println!(
+            "{}: {:.0}/s = {:.2} x this build's ingest; p99 {:.2} ms; {:.0} disk bytes per row",
+            v.name, v.per_second, v.ratio_to_main, v.p99_ms, v.disk_bytes_per_row
+        );
+    }
+    Ok(out)
+}
