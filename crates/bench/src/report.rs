@@ -88,6 +88,8 @@ pub(crate) struct RunReport {
     pub(crate) ingest: Option<Phase>,
     /// Bytes the server wrote to disk per stored row during ingest.
     pub(crate) ingest_disk_bytes_per_row: f64,
+    /// The store's size on disk per row right after ingest.
+    pub(crate) ingest_stored_bytes_per_row: f64,
     /// The same ingest with `KEEP_RAW=off`, and on `--compare-bin`.
     pub(crate) ingest_variants: Vec<crate::scenario::Variant>,
     pub(crate) ingest_to_adapter_ratio: f64,

@@ -105,16 +105,18 @@ fn print_medians(m: &Value, runs: usize) {
         f(&m["ingest_to_verify_only_ratio"])
     );
     println!(
-        "ingest wrote {:.0} disk bytes per stored row",
-        f(&m["ingest_disk_bytes_per_row"])
+        "ingest wrote {:.0} disk bytes per stored row; {:.0} stored per row",
+        f(&m["ingest_disk_bytes_per_row"]),
+        f(&m["ingest_stored_bytes_per_row"])
     );
     for v in m["ingest_variants"].as_array().into_iter().flatten() {
         println!(
-            "{}: {:.0}/s = {:.2} x this build's ingest; {:.0} disk bytes per row",
+            "{}: {:.0}/s = {:.2} x this build's ingest; {:.0} disk bytes written, {:.0} stored per row",
             v["name"].as_str().unwrap_or("?"),
             f(&v["per_second"]),
             f(&v["ratio_to_main"]),
-            f(&v["disk_bytes_per_row"])
+            f(&v["disk_bytes_per_row"]),
+            f(&v["stored_bytes_per_row"])
         );
     }
     println!(

@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use testkit::{Server, ServerBuilder, sign};
 
 use super::context::Ctx;
-use crate::files::{peak_rss_mb, written_bytes};
+use crate::files::{dir_size, peak_rss_mb, written_bytes};
 use crate::report::{AfterBurst, Phase};
 use crate::requests::{get_request, walk_ids, webhook_request};
 use crate::traffic::{self, fields};
@@ -36,6 +36,8 @@ pub(super) struct Ingested {
     pub(super) rss_mb: f64,
     /// Bytes the servers wrote to disk per acknowledged row.
     pub(super) disk_bytes_per_row: f64,
+    /// The store's size on disk per row right after ingest.
+    pub(super) stored_bytes_per_row: f64,
     /// The same ingest with `KEEP_RAW=off` and on `--compare-bin`.
     pub(super) variants: Vec<super::Variant>,
 }
@@ -90,7 +92,15 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
     let rate = r.rate();
     #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
     let disk_bytes_per_row = written as f64 / (r.count(200).max(1)) as f64;
-    println!("ingest wrote {disk_bytes_per_row:.0} disk bytes per stored row");
+    let size = match &database_url {
+        None => dir_size(dir.path()),
+        Some(url) => crate::postgres_direct::database_bytes(url),
+    };
+    #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
+    let stored_bytes_per_row = size as f64 / (r.count(200).max(1)) as f64;
+    println!(
+        "ingest wrote {disk_bytes_per_row:.0} disk bytes per stored row; the store holds {stored_bytes_per_row:.0} bytes per row"
+    );
     let variants = super::variants::run(ctx, &requests, rate)?;
     let acknowledged: HashSet<&str> = r
         .ok_indexes
@@ -117,6 +127,7 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         stored: acknowledged.len() as u64,
         rss_mb,
         disk_bytes_per_row,
+        stored_bytes_per_row,
         variants,
     })
 }

@@ -58,6 +58,7 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         adapter_rows_per_second: ceilings.adapter_rate,
         ingest: ingested.row.clone(),
         ingest_disk_bytes_per_row: ingested.disk_bytes_per_row,
+        ingest_stored_bytes_per_row: ingested.stored_bytes_per_row,
         ingest_variants: ingested.variants.clone(),
         ingest_to_adapter_ratio: ingest_rate / ceilings.adapter_rate.max(1e-9),
         verify_only_per_second: ingested.verify_only_rate,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use testkit::{Server, ServerBuilder};
 
 use super::context::Ctx;
-use crate::files::written_bytes;
+use crate::files::{dir_size, written_bytes};
 use crate::load;
 
 /// One variant's figures.
@@ -23,6 +23,9 @@ pub(crate) struct Variant {
     pub(crate) per_second: f64,
     pub(crate) p99_ms: f64,
     pub(crate) disk_bytes_per_row: f64,
+    /// The store's size on disk per stored row after the load (SQLite: the
+    /// database and its WAL; PostgreSQL: the database).
+    pub(crate) stored_bytes_per_row: f64,
     /// Its rate over the main ingest's, in this run.
     pub(crate) ratio_to_main: f64,
 }
@@ -31,7 +34,7 @@ pub(crate) struct Variant {
 pub(super) fn measure(
     ctx: &mut Ctx<'_>,
     name: &str,
-    builder: ServerBuilder,
+    (builder, store): (ServerBuilder, StoreAt),
     requests: &Arc<Vec<Vec<u8>>>,
 ) -> Result<(Variant, Server), String> {
     let server = builder
@@ -44,18 +47,32 @@ pub(super) fn measure(
     let r = load::run(&addrs, requests, ctx.o.concurrency, ctx.deadline);
     let written = written_bytes(server.pid()).saturating_sub(before);
     ctx.report.phase(name, &r, Some(200));
+    let size = match &store {
+        StoreAt::Dir(dir) => dir_size(dir.path()),
+        StoreAt::Database(url) => crate::postgres_direct::database_bytes(url),
+    };
     #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
-    let per_row = written as f64 / (r.count(200).max(1)) as f64;
+    let (per_row, stored) = {
+        let rows = r.count(200).max(1) as f64;
+        (written as f64 / rows, size as f64 / rows)
+    };
     Ok((
         Variant {
             name: name.to_owned(),
             per_second: r.rate(),
             p99_ms: r.percentile_ms(99.0),
             disk_bytes_per_row: per_row,
+            stored_bytes_per_row: stored,
             ratio_to_main: 0.0,
         },
         server,
     ))
+}
+
+/// Where a variant's store is, to measure its size.
+pub(super) enum StoreAt {
+    Dir(Arc<tempfile::TempDir>),
+    Database(String),
 }
 
 /// A builder like `main`'s on a fresh store of its own.
@@ -100,8 +117,13 @@ pub(super) fn run(
     }
     for v in &out {
         println!(
-            "{}: {:.0}/s = {:.2} x this build's ingest; p99 {:.2} ms; {:.0} disk bytes per row",
-            v.name, v.per_second, v.ratio_to_main, v.p99_ms, v.disk_bytes_per_row
+            "{}: {:.0}/s = {:.2} x this build's ingest; p99 {:.2} ms; {:.0} disk bytes written and {:.0} stored per row",
+            v.name,
+            v.per_second,
+            v.ratio_to_main,
+            v.p99_ms,
+            v.disk_bytes_per_row,
+            v.stored_bytes_per_row
         );
     }
     Ok(out)
