@@ -95,21 +95,21 @@ pub(super) fn run(
     main_rate: f64,
 ) -> Result<Vec<Variant>, String> {
     let mut out = Vec::new();
-    let (builder, _dir) = fresh(ctx)?;
+    let (builder, store) = fresh(ctx)?;
     let (mut off, _server) = measure(
         ctx,
         "ingest, KEEP_RAW=off",
-        builder.env("KEEP_RAW", "off"),
+        (builder.env("KEEP_RAW", "off"), store),
         requests,
     )?;
     off.ratio_to_main = off.per_second / main_rate.max(1e-9);
     out.push(off);
     if let Some(bin) = ctx.o.compare_bin.clone() {
-        let (builder, _dir) = fresh(ctx)?;
+        let (builder, store) = fresh(ctx)?;
         let (mut base, _server) = measure(
             ctx,
             "ingest, --compare-bin build",
-            builder.binary(&bin),
+            (builder.binary(&bin), store),
             requests,
         )?;
         base.ratio_to_main = base.per_second / main_rate.max(1e-9);
