@@ -76,16 +76,19 @@ pub(super) enum StoreAt {
 }
 
 /// A builder like `main`'s on a fresh store of its own.
-pub(super) fn fresh(ctx: &Ctx<'_>) -> Result<(ServerBuilder, Arc<tempfile::TempDir>), String> {
+pub(super) fn fresh(ctx: &Ctx<'_>) -> Result<(ServerBuilder, StoreAt), String> {
     let dir = Arc::new(tempfile::tempdir().map_err(|e| e.to_string())?);
-    let mut builder = Server::builder().in_dir(Arc::clone(&dir)).env(
+    let builder = Server::builder().in_dir(Arc::clone(&dir)).env(
         "SEARCH_INDEX",
         if ctx.o.search_index { "on" } else { "off" },
     );
-    if let Some(admin) = &ctx.o.database_url {
-        builder = builder.env("DATABASE_URL", &testkit::postgres::create_database(admin));
-    }
-    Ok((builder, dir))
+    Ok(match &ctx.o.database_url {
+        Some(admin) => {
+            let url = testkit::postgres::create_database(admin);
+            (builder.env("DATABASE_URL", &url), StoreAt::Database(url))
+        }
+        None => (builder, StoreAt::Dir(dir)),
+    })
 }
 
 /// `KEEP_RAW=off`, and the `--compare-bin` build, each on a fresh store.
