@@ -91,7 +91,7 @@ pub(crate) struct RunReport {
     /// The store's size on disk per row right after ingest.
     pub(crate) ingest_stored_bytes_per_row: f64,
     /// The same ingest with `KEEP_RAW=off`, and on `--compare-bin`.
-    pub(crate) ingest_variants: Vec<crate::scenario::Variant>,
+    pub(crate) ingest_variants: Vec<Variant>,
     pub(crate) ingest_to_adapter_ratio: f64,
     pub(crate) verify_only_per_second: f64,
     pub(crate) after_burst_reads: AfterBurst,
@@ -131,4 +131,18 @@ pub(crate) struct Purge {
 pub(crate) struct Rss {
     pub(crate) ingest: f64,
     pub(crate) reads: f64,
+}
+
+/// One variant's figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct Variant {
+    pub(crate) name: String,
+    pub(crate) per_second: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) disk_bytes_per_row: f64,
+    /// The store's size on disk per stored row after the load (SQLite: the
+    /// database and its WAL; PostgreSQL: the database).
+    pub(crate) stored_bytes_per_row: f64,
+    /// Its rate over the main ingest's, in this run.
+    pub(crate) ratio_to_main: f64,
 }

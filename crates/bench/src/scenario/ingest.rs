@@ -39,7 +39,7 @@ pub(super) struct Ingested {
     /// The store's size on disk per row right after ingest.
     pub(super) stored_bytes_per_row: f64,
     /// The same ingest with `KEEP_RAW=off` and on `--compare-bin`.
-    pub(super) variants: Vec<super::Variant>,
+    pub(super) variants: Vec<crate::report::Variant>,
 }
 
 pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {

@@ -20,7 +20,6 @@ use crate::report::{Report, Rss, RunReport};
 
 use crate::traffic::{Rng, Senders};
 use context::Ctx;
-pub(crate) use variants::Variant;
 
 /// Runs every scenario once; the failed checks and the run's report.
 pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {

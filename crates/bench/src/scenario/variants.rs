@@ -9,26 +9,12 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use serde::Serialize;
 use testkit::{Server, ServerBuilder};
 
 use super::context::Ctx;
 use crate::files::{dir_size, written_bytes};
 use crate::load;
-
-/// One variant's figures.
-#[derive(Debug, Clone, Default, Serialize)]
-pub(crate) struct Variant {
-    pub(crate) name: String,
-    pub(crate) per_second: f64,
-    pub(crate) p99_ms: f64,
-    pub(crate) disk_bytes_per_row: f64,
-    /// The store's size on disk per stored row after the load (SQLite: the
-    /// database and its WAL; PostgreSQL: the database).
-    pub(crate) stored_bytes_per_row: f64,
-    /// Its rate over the main ingest's, in this run.
-    pub(crate) ratio_to_main: f64,
-}
+use crate::report::Variant;
 
 /// Runs `requests` once on a server from `builder`; the phase's figures.
 pub(super) fn measure(
