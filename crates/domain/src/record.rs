@@ -325,6 +325,19 @@ pub enum RawLookup {
     Bytes(Vec<u8>),
 }
 
+impl RawLookup {
+    /// What a store's lookup of one message's raw column means: no row,
+    /// a row whose column is empty (`NULL`), or the bytes.
+    #[must_use]
+    pub fn from_row(row: Option<Option<Vec<u8>>>) -> Self {
+        match row {
+            None => Self::NotFound,
+            Some(None) => Self::NotKept,
+            Some(Some(bytes)) => Self::Bytes(bytes),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

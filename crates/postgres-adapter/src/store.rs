@@ -220,11 +220,7 @@ impl MessageStore for PostgresStore {
 
     fn raw(&self, id: &domain::MessageId) -> Result<domain::RawLookup, StoreError> {
         let mut conn = self.reader()?;
-        Ok(match records::raw(&mut *conn, id.as_str())? {
-            None => domain::RawLookup::NotFound,
-            Some(None) => domain::RawLookup::NotKept,
-            Some(Some(bytes)) => domain::RawLookup::Bytes(bytes),
-        })
+        records::raw(&mut *conn, id.as_str()).map(domain::RawLookup::from_row)
     }
 
     fn record_statuses(&self, updates: Vec<domain::StatusUpdate>) -> Result<u64, StoreError> {

@@ -16,16 +16,13 @@ pub(crate) fn parse(query_string: &str) -> Result<FeedQuery, Vec<ErrorDetail>> {
     let mut errors = Vec::new();
     for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
         match &*key {
-            "after" => match Seq::parse(&value) {
-                Ok(seq) => query.after = seq,
-                Err(e) => errors.push(feed_error("after", e)),
-            },
-            "limit" => match integer("limit", &value)
-                .and_then(|n| FeedLimit::new(n).map_err(|e| feed_error("limit", e)))
-            {
-                Ok(limit) => query.limit = limit,
-                Err(e) => errors.push(e),
-            },
+            "after" | "limit" => page(
+                &key,
+                &value,
+                &mut query.after,
+                &mut query.limit,
+                &mut errors,
+            ),
             "from" => query.from = Some(restore_plus(value.into_owned())).filter(|f| !f.is_empty()),
             "q" => match search(&value) {
                 Ok(q) => query.q = q,
@@ -41,6 +38,30 @@ pub(crate) fn parse(query_string: &str) -> Result<FeedQuery, Vec<ErrorDetail>> {
     }
 }
 
+/// A position parameter both feeds take: `after` (a `Seq`) or `limit`
+/// (1 to 1000); a bad value becomes one 422 detail.
+fn page(
+    key: &str,
+    value: &str,
+    after: &mut Seq,
+    limit: &mut FeedLimit,
+    errors: &mut Vec<ErrorDetail>,
+) {
+    if key == "after" {
+        match Seq::parse(value) {
+            Ok(seq) => *after = seq,
+            Err(e) => errors.push(feed_error("after", e)),
+        }
+    } else {
+        match integer("limit", value)
+            .and_then(|n| FeedLimit::new(n).map_err(|e| feed_error("limit", e)))
+        {
+            Ok(l) => *limit = l,
+            Err(e) => errors.push(e),
+        }
+    }
+}
+
 /// Parses `GET /whatsapp/events`' `after`, `limit` and `field`.
 ///
 /// # Errors
@@ -50,16 +71,13 @@ pub(crate) fn events(query_string: &str) -> Result<domain::EventQuery, Vec<Error
     let mut errors = Vec::new();
     for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
         match &*key {
-            "after" => match Seq::parse(&value) {
-                Ok(seq) => query.after = seq,
-                Err(e) => errors.push(feed_error("after", e)),
-            },
-            "limit" => match integer("limit", &value)
-                .and_then(|n| FeedLimit::new(n).map_err(|e| feed_error("limit", e)))
-            {
-                Ok(limit) => query.limit = limit,
-                Err(e) => errors.push(e),
-            },
+            "after" | "limit" => page(
+                &key,
+                &value,
+                &mut query.after,
+                &mut query.limit,
+                &mut errors,
+            ),
             "field" => query.field = Some(value.into_owned()).filter(|f| !f.is_empty()),
             _ => {}
         }
