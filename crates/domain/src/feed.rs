@@ -8,6 +8,7 @@
 
 use crate::message::Message;
 use crate::query::SearchText;
+use crate::timestamp::Timestamp;
 
 /// The feed's page size when none is asked for.
 pub const DEFAULT_FEED_LIMIT: u32 = 100;
@@ -126,20 +127,34 @@ pub struct FeedQuery {
     pub from: Option<String>,
     /// Only messages whose text contains this, ignoring case.
     pub q: Option<SearchText>,
+    /// Only messages whose instant is at or after this one (an export's
+    /// filter: the feed's position still orders and places the page).
+    pub since: Option<Timestamp>,
+    /// Only messages whose instant is before this one (exclusive).
+    pub until: Option<Timestamp>,
     /// Page size.
     pub limit: FeedLimit,
 }
 
 impl FeedQuery {
-    /// Whether `message` passes the filters, `from` and `q`; `after` and
-    /// `limit` place the page and filter nothing. Every store's feed keeps
-    /// exactly these messages, and a live stream filters new ones with it.
+    /// Whether `message` passes the filters, `from`, `q`, `since` and
+    /// `until`; `after` and `limit` place the page and filter nothing.
+    /// Every store's feed keeps exactly these messages, and a live stream
+    /// filters new ones with it.
     #[must_use]
     pub fn admits(&self, message: &Message) -> bool {
         self.from
             .as_deref()
             .is_none_or(|f| message.from().as_str() == f)
             && self.q.as_ref().is_none_or(|q| q.is_in(message.text()))
+            && self
+                .since
+                .as_ref()
+                .is_none_or(|s| message.ts().sort_key() >= s.sort_key())
+            && self
+                .until
+                .as_ref()
+                .is_none_or(|u| message.ts().sort_key() < u.sort_key())
     }
 }
 
@@ -272,6 +287,7 @@ mod tests {
             from: from.map(str::to_owned),
             q: SearchText::new(q).ok(),
             limit: FeedLimit::default(),
+            ..FeedQuery::default()
         };
         let hello = m("+111", Some("Hello WORLD 50%"));
         assert!(

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+mod conversation;
 mod delivery;
+mod erasure;
 mod feed;
 mod message;
 mod query;
@@ -17,9 +19,11 @@ pub mod whatsapp;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use conversation::{Conversation, ConversationCursor, ConversationPage, ConversationQuery};
 pub use delivery::{
     DeliveryState, DeliveryStatus, Event, EventPage, EventQuery, StatusUpdate, StoredEvent,
 };
+pub use erasure::Erasure;
 pub use feed::{
     DEFAULT_DAYS, DEFAULT_FEED_LIMIT, DayCount, DayRange, DayRangeError, FeedError, FeedItem,
     FeedLimit, FeedPage, FeedQuery, MAX_DAYS, MAX_FEED_LIMIT, Seq, every_day,
@@ -29,7 +33,8 @@ pub use message::{
     MessageInput, MessageText, Msisdn, Problem, RawField, ValidationErrors,
 };
 pub use query::{
-    Cursor, DEFAULT_LIMIT, Limit, MAX_LIMIT, MessageQuery, Offset, Page, QueryError, SearchText,
+    Cursor, DEFAULT_LIMIT, Limit, MAX_LIMIT, MessageQuery, Offset, Order, Page, QueryError,
+    SearchText,
 };
 pub use receipt::Receipt;
 pub use record::{Envelope, Kind, MAX_ENVELOPE_CHARS, Media, RawLookup, Source};

@@ -215,17 +215,54 @@ impl Cursor {
     }
 }
 
+/// Which way a listing runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
+pub enum Order {
+    /// Oldest first: by the instant of `ts`, then `message_id`.
+    #[default]
+    Asc,
+    /// Newest first: the exact reverse of [`Order::Asc`].
+    Desc,
+}
+
+impl Order {
+    /// The wire names, `asc` and `desc`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Asc => "asc",
+            Self::Desc => "desc",
+        }
+    }
+
+    /// The order with this wire name.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "asc" => Some(Self::Asc),
+            "desc" => Some(Self::Desc),
+            _ => None,
+        }
+    }
+}
+
 /// A request for one page of stored messages.
 ///
 /// Filters combine with AND. Matching messages are ordered by the instant of
-/// `ts`, then by `message_id`; `after` (keyset) and `offset` both apply in
-/// that order, `after` first.
+/// `ts`, then by `message_id` (reversed for [`Order::Desc`]); `after`
+/// (keyset: the messages past the cursor in this order) and `offset` both
+/// apply in that order, `after` first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessageQuery {
     /// Only messages from exactly this sender.
     pub from: Option<String>,
+    /// Only messages to exactly this number.
+    pub to: Option<String>,
     /// Only messages whose instant is at or after this one.
     pub since: Option<Timestamp>,
+    /// Only messages whose instant is before this one (exclusive).
+    pub until: Option<Timestamp>,
     /// Only messages whose text contains this, ignoring case.
     pub q: Option<SearchText>,
     /// Only messages after this position (keyset paging).
@@ -234,6 +271,39 @@ pub struct MessageQuery {
     pub limit: Limit,
     /// Messages to skip.
     pub offset: Offset,
+    /// Oldest or newest first.
+    pub order: Order,
+}
+
+impl MessageQuery {
+    /// Whether `message` passes the filters (`from`, `to`, `since`,
+    /// `until`, `q`); the cursor and paging place the page and filter
+    /// nothing. The rule every store's listing follows.
+    #[must_use]
+    pub fn admits(&self, message: &Message) -> bool {
+        let key = message.ts().sort_key();
+        self.from
+            .as_deref()
+            .is_none_or(|f| message.from().as_str() == f)
+            && self
+                .to
+                .as_deref()
+                .is_none_or(|t| message.to().as_str() == t)
+            && self.since.as_ref().is_none_or(|s| key >= s.sort_key())
+            && self.until.as_ref().is_none_or(|u| key < u.sort_key())
+            && self.q.as_ref().is_none_or(|q| q.is_in(message.text()))
+    }
+
+    /// Whether `message` lies past `cursor` in this query's order.
+    #[must_use]
+    pub fn is_past(&self, cursor: &Cursor, message: &Message) -> bool {
+        let here = (message.ts().sort_key(), message.id().as_str());
+        let there = (cursor.ts().sort_key(), cursor.id().as_str());
+        match self.order {
+            Order::Asc => here > there,
+            Order::Desc => here < there,
+        }
+    }
 }
 
 /// One page of messages.

@@ -1,7 +1,9 @@
 //! The [`MessageStore`] port: what hookbox needs from storage.
 
+use crate::conversation::{ConversationPage, ConversationQuery};
 use crate::delivery::{DeliveryStatus, Event, EventPage, EventQuery, StatusUpdate};
-use crate::feed::{DayCount, FeedPage, FeedQuery};
+use crate::erasure::Erasure;
+use crate::feed::{DayCount, FeedItem, FeedPage, FeedQuery};
 use crate::message::{Message, MessageId};
 use crate::query::{MessageQuery, Page};
 use crate::receipt::Receipt;
@@ -118,6 +120,40 @@ pub trait MessageStore: Send + Sync {
     /// [`StoreError::Unavailable`] on a temporary fault,
     /// [`StoreError::Internal`] otherwise.
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError>;
+
+    /// The message stored under `id`, with its full record and feed
+    /// position; `None` when none is (never stored, purged or erased).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn get(&self, id: &MessageId) -> Result<Option<FeedItem>, StoreError>;
+
+    /// Deletes up to `max` of the messages `what` names, in one
+    /// transaction, and returns how many it deleted: fewer than `max`
+    /// means none is left. Call it again for the next batch; small batches
+    /// keep inserts from waiting long.
+    ///
+    /// An erased message is gone from everything: listing (search
+    /// included), [`MessageStore::get`], [`MessageStore::raw`], the feed and
+    /// the conversations. Everything else stays exact: totals, per-sender
+    /// counts (a sender with no message left is gone), per-day counts,
+    /// `first_message_ts`/`last_message_ts`, `q` totals, and the feed
+    /// positions of every other message (numbers are never reused). An
+    /// erased id is unknown again: posting it again stores it again.
+    ///
+    /// # Errors
+    /// As [`MessageStore::purge`]; nothing was deleted.
+    fn erase(&self, what: &Erasure, max: u32) -> Result<u64, StoreError>;
+
+    /// One page of conversations: each sender with a stored message, with
+    /// their count and latest message (by `seq`), the latest first. Read
+    /// from kept per-sender rows, whatever the number of messages.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn conversations(&self, query: &ConversationQuery) -> Result<ConversationPage, StoreError>;
 
     /// Analytics over every stored message.
     ///

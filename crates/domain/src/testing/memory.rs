@@ -3,10 +3,12 @@
 
 use std::sync::Mutex;
 
+use crate::conversation::{Conversation, ConversationCursor, ConversationPage, ConversationQuery};
 use crate::delivery::{DeliveryStatus, Event, EventPage, EventQuery, StatusUpdate, StoredEvent};
+use crate::erasure::Erasure;
 use crate::feed::{DayCount, FeedItem, FeedPage, FeedQuery, Seq};
 use crate::message::{Message, MessageId};
-use crate::query::{Cursor, MessageQuery, Page};
+use crate::query::{Cursor, MessageQuery, Order, Page};
 use crate::record::RawLookup;
 use crate::stats::{SenderCount, Stats, TOP_SENDERS};
 use crate::store::{InsertOutcome, MessageStore, StoreError};
@@ -53,20 +55,6 @@ fn order_key(m: &Message) -> (String, &str) {
     (m.ts().sort_key(), m.id().as_str())
 }
 
-/// Whether `m` passes `query`'s filters (not `after`, `offset`, `limit`).
-pub(crate) fn matches(query: &MessageQuery, m: &Message) -> bool {
-    query.from.as_ref().is_none_or(|f| m.from().as_str() == f)
-        && query
-            .since
-            .as_ref()
-            .is_none_or(|s| m.ts().sort_key() >= s.sort_key())
-        && query.q.as_ref().is_none_or(|q| q.is_in(m.text()))
-}
-
-fn is_after(cursor: &Cursor, m: &Message) -> bool {
-    (m.ts().sort_key(), m.id().as_str()) > (cursor.ts().sort_key(), cursor.id().as_str())
-}
-
 impl MessageStore for MemoryStore {
     fn insert(&self, message: Message) -> Result<InsertOutcome, StoreError> {
         let mut all = self.all()?;
@@ -92,13 +80,16 @@ impl MessageStore for MemoryStore {
 
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
         let all = self.all()?;
-        let matching: Vec<&Message> = all.sorted.iter().filter(|m| matches(query, m)).collect();
+        let mut matching: Vec<&Message> = all.sorted.iter().filter(|m| query.admits(m)).collect();
+        if query.order == Order::Desc {
+            matching.reverse();
+        }
         let total = u64::try_from(matching.len()).unwrap_or(u64::MAX);
         let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
         let offset = usize::try_from(query.offset.get()).unwrap_or(usize::MAX);
         let mut rest = matching
             .into_iter()
-            .filter(|m| query.after.as_ref().is_none_or(|c| is_after(c, m)))
+            .filter(|m| query.after.as_ref().is_none_or(|c| query.is_past(c, m)))
             .skip(offset);
         let messages: Vec<Message> = rest.by_ref().take(limit).cloned().collect();
         let next = if rest.next().is_some() {
@@ -109,6 +100,60 @@ impl MessageStore for MemoryStore {
         Ok(Page {
             messages,
             total,
+            next,
+        })
+    }
+
+    fn get(&self, id: &MessageId) -> Result<Option<FeedItem>, StoreError> {
+        let all = self.all()?;
+        Ok(all
+            .stored
+            .iter()
+            .find(|item| item.message.id() == id)
+            .cloned())
+    }
+
+    fn erase(&self, what: &Erasure, max: u32) -> Result<u64, StoreError> {
+        let mut all = self.all()?;
+        let gone: Vec<MessageId> = all
+            .stored
+            .iter()
+            .filter(|item| what.covers(&item.message))
+            .take(usize::try_from(max).unwrap_or(usize::MAX))
+            .map(|item| item.message.id().clone())
+            .collect();
+        all.stored.retain(|item| !gone.contains(item.message.id()));
+        all.sorted.retain(|m| !gone.contains(m.id()));
+        Ok(u64::try_from(gone.len()).unwrap_or(u64::MAX))
+    }
+
+    fn conversations(&self, query: &ConversationQuery) -> Result<ConversationPage, StoreError> {
+        let all = self.all()?;
+        let mut latest: Vec<Conversation> = Vec::new();
+        for item in all.stored.iter().rev() {
+            match latest.iter_mut().find(|c| c.from == *item.message.from()) {
+                Some(c) => c.message_count += 1,
+                None => latest.push(Conversation {
+                    from: item.message.from().clone(),
+                    message_count: 1,
+                    last: item.clone(),
+                }),
+            }
+        }
+        let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
+        let mut rest = latest
+            .into_iter()
+            .filter(|c| query.after.is_none_or(|a| c.last.seq < a.seq()));
+        let conversations: Vec<Conversation> = rest.by_ref().take(limit).collect();
+        let next = if rest.next().is_some() {
+            conversations
+                .last()
+                .map(|c| ConversationCursor::at(c.last.seq))
+        } else {
+            None
+        };
+        Ok(ConversationPage {
+            conversations,
             next,
         })
     }

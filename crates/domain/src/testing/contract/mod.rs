@@ -5,6 +5,7 @@
 
 mod feed;
 mod listing;
+mod reading;
 mod records;
 mod reference;
 mod retention;
@@ -16,6 +17,10 @@ pub use feed::{feed_follows_the_order_of_storage, feed_walk_misses_nothing_while
 pub use listing::{
     filters_alone_and_combined, limit_offset_and_total, orders_by_instant_then_id,
     walks_visit_every_row_once,
+};
+pub use reading::{
+    conversations_by_latest_activity, erasure_is_complete_and_keeps_every_count_exact,
+    get_returns_the_full_record, newest_first_is_the_exact_reverse, to_and_until_filter,
 };
 pub use records::{
     events_are_kept_once_in_order, full_records_round_trip,
@@ -90,6 +95,11 @@ macro_rules! message_store_contract {
             statuses_move_forward_and_replays_change_nothing,
             events_are_kept_once_in_order,
             retention_covers_raw_bytes_statuses_and_events,
+            get_returns_the_full_record,
+            newest_first_is_the_exact_reverse,
+            to_and_until_filter,
+            erasure_is_complete_and_keeps_every_count_exact,
+            conversations_by_latest_activity,
         );
         #[test]
         fn agrees_with_the_reference_on_random_inputs() {
