@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod deletes;
 mod error;
 mod reads;
 mod records;

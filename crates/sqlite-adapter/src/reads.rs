@@ -3,7 +3,8 @@
 //! builds on it; the choice between the two is wholly there.
 
 use domain::{
-    Cursor, DayCount, FeedItem, FeedPage, FeedQuery, Message, MessageQuery, Msisdn, Page,
+    Conversation, ConversationCursor, ConversationPage, ConversationQuery, Cursor, DayCount,
+    FeedItem, FeedPage, FeedQuery, Message, MessageId, MessageQuery, Msisdn, Order, Page,
     SenderCount, Seq, Stats, StoreError, TOP_SENDERS, Timestamp,
 };
 use rusqlite::types::Value;
@@ -20,9 +21,17 @@ pub(crate) fn filters(query: &MessageQuery) -> (Vec<&'static str>, Vec<Value>) {
         clauses.push("from_msisdn = ?");
         params.push(Value::Text(from.clone()));
     }
+    if let Some(to) = &query.to {
+        clauses.push("to_msisdn = ?");
+        params.push(Value::Text(to.clone()));
+    }
     if let Some(since) = &query.since {
         clauses.push("ts_key >= ?");
         params.push(Value::Text(since.sort_key()));
+    }
+    if let Some(until) = &query.until {
+        clauses.push("ts_key < ?");
+        params.push(Value::Text(until.sort_key()));
     }
     if let Some(q) = &query.q {
         // instr() is a plain substring test: `%` and `_` stay literal.
@@ -59,13 +68,18 @@ pub(crate) fn sender_count(conn: &Connection, from: &str) -> rusqlite::Result<i6
         .unwrap_or(0))
 }
 
-/// Adds the keyset condition "after this cursor" to a WHERE clause.
+/// Adds the keyset condition "past this cursor, in `order`" to a WHERE
+/// clause.
 pub(crate) fn push_after(
     cursor: &Cursor,
+    order: Order,
     clauses: &mut Vec<&'static str>,
     params: &mut Vec<Value>,
 ) {
-    clauses.push("(ts_key, message_id) > (?, ?)");
+    clauses.push(match order {
+        Order::Desc => "(ts_key, message_id) < (?, ?)",
+        _ => "(ts_key, message_id) > (?, ?)",
+    });
     params.push(Value::Text(cursor.ts().sort_key()));
     params.push(Value::Text(cursor.id().as_str().to_owned()));
 }
@@ -78,10 +92,10 @@ fn count(
     clauses: &[&str],
     params: &[Value],
 ) -> rusqlite::Result<i64> {
-    match (&query.from, &query.since, &query.q) {
-        (None, None, None) => total_count(conn),
-        (None, Some(since), None) => since_count(conn, &since.sort_key()),
-        (Some(from), None, None) => sender_count(conn, from),
+    let by_ts = query.since.is_some() || query.until.is_some();
+    match (&query.from, &query.to, &query.q) {
+        (None, None, None) => range_count(conn, &query.since, &query.until),
+        (Some(from), None, None) if !by_ts => sender_count(conn, from),
         _ => conn
             .prepare_cached(&format!(
                 "SELECT COUNT(*) FROM messages{}",
@@ -91,19 +105,83 @@ fn count(
     }
 }
 
-/// Messages at or after `since_key`: the rest of its day counted in the
-/// index, later days summed from `day_counts`.
-pub(crate) fn since_count(conn: &Connection, since_key: &str) -> rusqlite::Result<i64> {
-    let day = store_kit::keys::day_of_sort_key(since_key);
-    let partial: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
-        .query_row(params![since_key, store_kit::keys::after_day(day)], |r| {
-            r.get(0)
-        })?;
-    let later: i64 = conn
-        .prepare_cached("SELECT COALESCE(SUM(message_count), 0) FROM day_counts WHERE day > ?1")?
-        .query_row([day], |r| r.get(0))?;
-    Ok(partial + later)
+/// Messages with `since <= ts < until` (either bound open): rows counted
+/// in the ordering index only within the bounds' own days, whole days in
+/// between summed from `day_counts`.
+pub(crate) fn range_count(
+    conn: &Connection,
+    since: &Option<Timestamp>,
+    until: &Option<Timestamp>,
+) -> rusqlite::Result<i64> {
+    let since = since.as_ref().map(Timestamp::sort_key);
+    let until = until.as_ref().map(Timestamp::sort_key);
+    let rows = |low: &str, high: &str| -> rusqlite::Result<i64> {
+        conn.prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
+            .query_row(params![low, high], |r| r.get(0))
+    };
+    let days = |after: &str, before: &str| -> rusqlite::Result<i64> {
+        conn.prepare_cached(
+            "SELECT COALESCE(SUM(message_count), 0) FROM day_counts WHERE day > ?1 AND day < ?2",
+        )?
+        .query_row(params![after, before], |r| r.get(0))
+    };
+    let day = |key: &str| store_kit::keys::day_of_sort_key(key).to_owned();
+    match (since.as_deref(), until.as_deref()) {
+        (None, None) => total_count(conn),
+        (Some(low), Some(high)) if low >= high => Ok(0),
+        (Some(low), Some(high)) if day(low) == day(high) => rows(low, high),
+        (Some(low), high) => {
+            let first = day(low);
+            let start = rows(low, &store_kit::keys::after_day(&first))?;
+            let (middle_end, end) = match high {
+                Some(high) => (day(high), rows(&day(high), high)?),
+                None => ("~".to_owned(), 0),
+            };
+            Ok(start + days(&first, &middle_end)? + end)
+        }
+        (None, Some(high)) => {
+            let last = day(high);
+            Ok(days("", &last)? + rows(&last, high)?)
+        }
+    }
+}
+
+/// [`seek`] from the newest: for a deep `offset` in `desc` with no filter
+/// but `until`, an exclusive upper sort key and the (at most one day's
+/// worth of) rows to skip below it.
+fn seek_desc(
+    conn: &Connection,
+    until_key: Option<&str>,
+    offset: u64,
+) -> rusqlite::Result<(String, u64)> {
+    let mut skip = offset;
+    let mut below_day = "~".to_owned();
+    if let Some(key) = until_key {
+        let day = store_kit::keys::day_of_sort_key(key);
+        let partial: i64 = conn
+            .prepare_cached("SELECT COUNT(*) FROM messages WHERE ts_key >= ?1 AND ts_key < ?2")?
+            .query_row(params![day, key], |r| r.get(0))?;
+        let partial = u64::try_from(partial).unwrap_or(0);
+        if skip < partial {
+            return Ok((key.to_owned(), skip));
+        }
+        skip -= partial;
+        day.clone_into(&mut below_day);
+    }
+    let mut days = conn.prepare_cached(
+        "SELECT day, message_count FROM day_counts WHERE day < ?1 ORDER BY day DESC",
+    )?;
+    let mut rows = days.query([&below_day])?;
+    while let Some(row) = rows.next()? {
+        let (day, n): (String, i64) = (row.get(0)?, row.get(1)?);
+        let n = u64::try_from(n).unwrap_or(0);
+        if skip < n {
+            return Ok((store_kit::keys::after_day(&day), skip));
+        }
+        skip -= n;
+    }
+    // Past the end: a key below every day, nothing to skip.
+    Ok((String::new(), 0))
 }
 
 /// For a deep `offset` with no filter but `since`: a sort key to start
@@ -143,6 +221,14 @@ fn seek(
     Ok(("~".to_owned(), 0))
 }
 
+/// `ORDER BY` for `order`.
+pub(crate) fn order_sql(order: Order) -> &'static str {
+    match order {
+        Order::Desc => "ts_key DESC, message_id DESC",
+        _ => "ts_key, message_id",
+    }
+}
+
 /// A page and its total from the table and its ordering indexes alone
 /// (`q`, if any, as a substring scan).
 pub(crate) fn list_plain(conn: &Connection, query: &MessageQuery) -> Result<Page, StoreError> {
@@ -150,34 +236,55 @@ pub(crate) fn list_plain(conn: &Connection, query: &MessageQuery) -> Result<Page
     let total = count(conn, query, &clauses, &params).map_err(store_error)?;
 
     if let Some(after) = &query.after {
-        push_after(after, &mut clauses, &mut params);
+        push_after(after, query.order, &mut clauses, &mut params);
     }
     let limit = query.limit.get();
     let offset = query.offset.get();
+    let order = order_sql(query.order);
+    let desc = query.order == Order::Desc;
     let page_sql = if offset == 0 {
         format!(
             "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
-             ORDER BY ts_key, message_id LIMIT ?",
+             ORDER BY {order} LIMIT ?",
             where_sql(&clauses)
         )
-    } else if query.from.is_none() && query.q.is_none() && query.after.is_none() {
-        // Unfiltered (or `since` only): whole days are skipped by their
+    } else if query.from.is_none()
+        && query.to.is_none()
+        && query.q.is_none()
+        && query.after.is_none()
+    {
+        // Unfiltered (or by `ts` only): whole days are skipped by their
         // counts, then at most a day's rows in the ordering index.
-        let (start_key, skip) = seek(
-            conn,
-            query.since.as_ref().map(Timestamp::sort_key).as_deref(),
-            offset,
-        )
-        .map_err(store_error)?;
-        clauses.push(
-            "(ts_key, message_id) >= (SELECT ts_key, message_id FROM messages \
-             WHERE ts_key >= ? ORDER BY ts_key, message_id LIMIT 1 OFFSET ?)",
-        );
-        params.push(Value::Text(start_key));
-        params.push(Value::Integer(to_i64(skip)));
+        let (bound, start) = if desc {
+            let (key, skip) = seek_desc(
+                conn,
+                query.until.as_ref().map(Timestamp::sort_key).as_deref(),
+                offset,
+            )
+            .map_err(store_error)?;
+            clauses.push(
+                "(ts_key, message_id) <= (SELECT ts_key, message_id FROM messages \
+                 WHERE ts_key < ? ORDER BY ts_key DESC, message_id DESC LIMIT 1 OFFSET ?)",
+            );
+            (key, skip)
+        } else {
+            let (key, skip) = seek(
+                conn,
+                query.since.as_ref().map(Timestamp::sort_key).as_deref(),
+                offset,
+            )
+            .map_err(store_error)?;
+            clauses.push(
+                "(ts_key, message_id) >= (SELECT ts_key, message_id FROM messages \
+                 WHERE ts_key >= ? ORDER BY ts_key, message_id LIMIT 1 OFFSET ?)",
+            );
+            (key, skip)
+        };
+        params.push(Value::Text(bound));
+        params.push(Value::Integer(to_i64(start)));
         format!(
             "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
-             ORDER BY ts_key, message_id LIMIT ?",
+             ORDER BY {order} LIMIT ?",
             where_sql(&clauses)
         )
     } else {
@@ -186,16 +293,19 @@ pub(crate) fn list_plain(conn: &Connection, query: &MessageQuery) -> Result<Page
         // through table rows. Parameters in text order: the outer filters,
         // the inner filters, the offset (then the limit, below).
         let inner = format!(
-            "SELECT ts_key, message_id FROM messages{} \
-             ORDER BY ts_key, message_id LIMIT 1 OFFSET ?",
+            "SELECT ts_key, message_id FROM messages{} ORDER BY {order} LIMIT 1 OFFSET ?",
             where_sql(&clauses)
         );
-        let start = format!("(ts_key, message_id) >= ({inner})");
+        let start = if desc {
+            format!("(ts_key, message_id) <= ({inner})")
+        } else {
+            format!("(ts_key, message_id) >= ({inner})")
+        };
         let mut outer = clauses.clone();
         outer.push(&start);
         let sql = format!(
             "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages{} \
-             ORDER BY ts_key, message_id LIMIT ?",
+             ORDER BY {order} LIMIT ?",
             where_sql(&outer)
         );
         params.extend(params.clone());
@@ -272,6 +382,9 @@ fn message_from_row(row: &Row<'_>) -> Result<Message, StoreError> {
 pub(crate) const RECORD_COLUMNS: &str = "created_at, source, kind, sender_name, media_id, \
      media_mime_type, media_sha256, media_filename, media_voice, reply_to, business_number_id, \
      delivery_id, raw";
+
+/// How many columns [`RECORD_COLUMNS`] names.
+const RECORD_COUNT: usize = 13;
 
 /// A message with its envelope and when it was stored: the five fields in
 /// columns 0 to 4, [`RECORD_COLUMNS`] from `at` on.
@@ -368,6 +481,14 @@ pub(crate) fn feed(conn: &Connection, query: &FeedQuery) -> Result<FeedPage, Sto
         clauses.push("instr(text_folded, ?) > 0");
         params.push(Value::Text(q.folded().to_owned()));
     }
+    if let Some(since) = &query.since {
+        clauses.push("ts_key >= ?");
+        params.push(Value::Text(since.sort_key()));
+    }
+    if let Some(until) = &query.until {
+        clauses.push("ts_key < ?");
+        params.push(Value::Text(until.sort_key()));
+    }
     params.push(Value::Integer(i64::from(query.limit.get())));
     let sql = format!(
         "SELECT message_id, from_msisdn, to_msisdn, ts, text, rowid, {RECORD_COLUMNS} \
@@ -378,17 +499,93 @@ pub(crate) fn feed(conn: &Connection, query: &FeedQuery) -> Result<FeedPage, Sto
     let mut rows = stmt.query(params_from_iter(params)).map_err(store_error)?;
     let mut items = Vec::new();
     while let Some(row) = rows.next().map_err(store_error)? {
-        let seq: i64 = row.get(5).map_err(store_error)?;
-        let (message, received_at) = record_from_row(row, 6)?;
-        items.push(FeedItem {
-            seq: Seq::new(seq)
-                .map_err(|_| StoreError::Internal("stored rowid is negative".into()))?,
-            message,
-            received_at,
-        });
+        items.push(item_from_row(row)?);
     }
     let next = items.last().map_or(query.after, |item| item.seq);
     Ok(FeedPage { items, next })
+}
+
+/// The columns [`item_from_row`] reads.
+fn item_columns() -> String {
+    format!("message_id, from_msisdn, to_msisdn, ts, text, rowid, {RECORD_COLUMNS}")
+}
+
+/// A feed item from [`item_columns`].
+fn item_from_row(row: &Row<'_>) -> Result<FeedItem, StoreError> {
+    let seq: i64 = row.get(5).map_err(store_error)?;
+    let (message, received_at) = record_from_row(row, 6)?;
+    Ok(FeedItem {
+        seq: Seq::new(seq).map_err(|_| StoreError::Internal("stored rowid is negative".into()))?,
+        message,
+        received_at,
+    })
+}
+
+/// The message stored under `id`, with its record and feed number.
+pub(crate) fn get(conn: &Connection, id: &MessageId) -> Result<Option<FeedItem>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {} FROM messages WHERE message_id = ?1",
+            item_columns()
+        ))
+        .map_err(store_error)?;
+    let mut rows = stmt.query([id.as_str()]).map_err(store_error)?;
+    rows.next()
+        .map_err(store_error)?
+        .map(item_from_row)
+        .transpose()
+}
+
+/// A page of conversations: senders by their kept latest feed number (the
+/// `senders_by_last` index, newest first), each with that message.
+pub(crate) fn conversations(
+    conn: &Connection,
+    query: &ConversationQuery,
+) -> Result<ConversationPage, StoreError> {
+    let before = query.after.map_or(i64::MAX, |c| c.seq().as_i64());
+    let limit = query.limit.get();
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {}, s.message_count FROM senders AS s INDEXED BY senders_by_last \
+             JOIN messages AS m ON m.rowid = s.last_seq \
+             WHERE s.last_seq < ?1 ORDER BY s.last_seq DESC LIMIT ?2",
+            item_columns()
+                .split(", ")
+                .map(|c| format!("m.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .map_err(store_error)?;
+    let mut rows = stmt
+        .query(params![before, i64::from(limit) + 1])
+        .map_err(store_error)?;
+    let mut conversations = Vec::new();
+    let mut more = false;
+    while let Some(row) = rows.next().map_err(store_error)? {
+        if conversations.len() == usize::try_from(limit).unwrap_or(usize::MAX) {
+            more = true;
+            break;
+        }
+        // After the item's columns: the five fields, rowid, the record.
+        let count: i64 = row.get(6 + RECORD_COUNT).map_err(store_error)?;
+        let last = item_from_row(row)?;
+        conversations.push(Conversation {
+            from: last.message.from().clone(),
+            message_count: u64::try_from(count).unwrap_or(0),
+            last,
+        });
+    }
+    let next = if more {
+        conversations
+            .last()
+            .map(|c| ConversationCursor::at(c.last.seq))
+    } else {
+        None
+    };
+    Ok(ConversationPage {
+        conversations,
+        next,
+    })
 }
 
 /// The kept per-day counters between two days (keys `YYYYMMDD`).

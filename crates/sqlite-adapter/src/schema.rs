@@ -131,6 +131,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX events_by_field ON events (field, seq);
     ",
+    // 6: conversations. Each sender's row keeps the feed number of their
+    // latest message (kept by the writer with the counts), and this index
+    // reads senders by it, newest first, at any number of messages.
+    r"
+    ALTER TABLE senders ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE senders SET last_seq = COALESCE(
+        (SELECT MAX(rowid) FROM messages WHERE messages.from_msisdn = senders.from_msisdn), 0);
+    CREATE INDEX senders_by_last ON senders (last_seq);
+    ",
 ];
 
 /// The search index's table, as migration 2 first made it.

@@ -12,14 +12,15 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use domain::{MessageQuery, Page, StoreError};
+use domain::{MessageQuery, Order, Page, StoreError};
 use rusqlite::types::{ToSql, Value};
 use rusqlite::vtab::array::Array;
 use rusqlite::{Connection, params_from_iter};
 
+use crate::deletes::ERASED_EPOCH;
 use crate::error::store_error;
 use crate::reads::{
-    filters, list_plain, push_after, read_page, sender_count, since_count, to_i64, total_count,
+    filters, list_plain, order_sql, push_after, range_count, read_page, sender_count, to_i64,
     where_sql,
 };
 use crate::schema::SEARCH_MARK;
@@ -54,8 +55,10 @@ const LOOKUP_COST: u64 = 30;
 /// indexed matches at or below a mark stay exact once the purged prefix is
 /// cut off: a later request reuses them, drops those below its snapshot's
 /// first row, and asks the index only for rows past the mark they were
-/// taken at. Bounded by the rowids held; the least recently used needle
-/// goes first.
+/// taken at. Erasure deletes rows anywhere, so it moves the erasure epoch
+/// on (in the same transaction); a set is reused only by a snapshot of
+/// the epoch it was taken at. Bounded by the rowids held; the least
+/// recently used needle goes first.
 #[derive(Debug, Default)]
 pub(crate) struct MatchCache {
     entries: HashMap<String, CachedMatches>,
@@ -69,6 +72,8 @@ struct CachedMatches {
     upto: i64,
     /// The first live rowid when it was taken: every row below was purged.
     floor: i64,
+    /// The erasure epoch it was taken at.
+    epoch: i64,
     rowids: Arc<Vec<i64>>,
     used: u64,
 }
@@ -81,11 +86,12 @@ impl MatchCache {
     /// live row is `floor` can reuse: the set, and the mark it is complete
     /// up to. None when nothing is held, or the set was taken after a purge
     /// this snapshot does not see (it lacks rows the snapshot still has).
-    fn get(&mut self, needle: &str, mark: i64, floor: i64) -> Option<(Arc<Vec<i64>>, i64)> {
+    fn get(&mut self, needle: &str, at: Snapshot) -> Option<(Arc<Vec<i64>>, i64)> {
+        let Snapshot { mark, floor, epoch } = at;
         self.clock += 1;
         let entry = self.entries.get_mut(needle)?;
         entry.used = self.clock;
-        if entry.floor > floor {
+        if entry.floor > floor || entry.epoch != epoch {
             return None;
         }
         let start = entry.rowids.partition_point(|&r| r < floor);
@@ -99,12 +105,18 @@ impl MatchCache {
         Some((Arc::new(entry.rowids[start..end].to_vec()), upto))
     }
 
-    fn put(&mut self, needle: &str, upto: i64, floor: i64, rowids: &Arc<Vec<i64>>) {
+    fn put(&mut self, needle: &str, at: Snapshot, rowids: &Arc<Vec<i64>>) {
+        let Snapshot {
+            mark: upto,
+            floor,
+            epoch,
+        } = at;
         if rowids.len() > CACHE_ROWIDS / 4 {
             return;
         }
         if let Some(old) = self.entries.get(needle) {
-            if old.upto >= upto && old.floor >= floor {
+            let newer = old.epoch > epoch;
+            if newer || (old.epoch == epoch && old.upto >= upto && old.floor >= floor) {
                 return;
             }
             self.held -= old.rowids.len();
@@ -116,6 +128,7 @@ impl MatchCache {
             CachedMatches {
                 upto,
                 floor,
+                epoch,
                 rowids: Arc::clone(rowids),
                 used: self.clock,
             },
@@ -136,6 +149,17 @@ impl MatchCache {
     }
 }
 
+/// What a reader's snapshot says about the kept matches it may reuse.
+#[derive(Debug, Clone, Copy)]
+struct Snapshot {
+    /// The search index's high-water mark.
+    mark: i64,
+    /// The first live rowid.
+    floor: i64,
+    /// The erasure epoch.
+    epoch: i64,
+}
+
 /// How `q` is evaluated: the indexed rows matching the quoted needle (a
 /// phrase of its trigrams, every character literal), then a scan of the
 /// rows the index has not reached. Index and mark come from the same read
@@ -149,16 +173,20 @@ fn matching_rowids(
 ) -> rusqlite::Result<Vec<i64>> {
     // The index's mark, and the first live row: retention deletes a rowid
     // prefix, so every row below it is gone.
-    let (mark, floor): (i64, i64) = conn
+    let at: Snapshot = conn
         .prepare_cached(&format!(
-            "SELECT COALESCE({SEARCH_MARK}, 0), COALESCE(MIN(rowid), 9223372036854775807) \
-             FROM messages"
+            "SELECT COALESCE({SEARCH_MARK}, 0), COALESCE(MIN(rowid), 9223372036854775807), \
+             COALESCE({ERASED_EPOCH}, 0) FROM messages"
         ))?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let held = cache
-        .lock()
-        .ok()
-        .and_then(|mut c| c.get(needle, mark, floor));
+        .query_row([], |r| {
+            Ok(Snapshot {
+                mark: r.get(0)?,
+                floor: r.get(1)?,
+                epoch: r.get(2)?,
+            })
+        })?;
+    let mark = at.mark;
+    let held = cache.lock().ok().and_then(|mut c| c.get(needle, at));
     let (known, from) = held.unwrap_or_else(|| (Arc::new(Vec::new()), 0));
     // The index's matches past what is known (all of them when nothing is).
     // Asked only when the index has grown past them: even an empty answer
@@ -177,7 +205,7 @@ fn matching_rowids(
         }
         let indexed = Arc::new(indexed);
         if let Ok(mut c) = cache.lock() {
-            c.put(needle, mark, floor, &indexed);
+            c.put(needle, at, &indexed);
         }
         Arc::unwrap_or_clone(indexed)
     } else {
@@ -197,10 +225,9 @@ fn matching_rowids(
 /// The rows the filters other than `q` select, roughly: only the choice of
 /// plan depends on it.
 fn range_size(conn: &Connection, query: &MessageQuery) -> rusqlite::Result<u64> {
-    let n = match (&query.from, &query.since) {
-        (Some(from), _) => sender_count(conn, from)?,
-        (None, Some(since)) => since_count(conn, &since.sort_key())?,
-        (None, None) => total_count(conn)?,
+    let n = match &query.from {
+        Some(from) => sender_count(conn, from)?,
+        None => range_count(conn, &query.since, &query.until)?,
     };
     Ok(u64::try_from(n).unwrap_or(0))
 }
@@ -251,12 +278,13 @@ fn walk_range(
         .as_ref()
         .map(|after| (after.ts().sort_key(), after.id().as_str().to_owned()));
     if let Some(after) = query.after.as_ref().filter(|_| !count_all) {
-        push_after(after, &mut clauses, &mut params);
+        push_after(after, query.order, &mut clauses, &mut params);
     }
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT rowid, ts_key, message_id FROM messages {}{} ORDER BY ts_key, message_id",
+        "SELECT rowid, ts_key, message_id FROM messages {}{} ORDER BY {}",
         ordering_index(query),
-        where_sql(&clauses)
+        where_sql(&clauses),
+        order_sql(query.order)
     ))?;
     let mut rows = stmt.query(params_from_iter(params.iter()))?;
     let mut walk = Walk {
@@ -273,7 +301,12 @@ fn walk_range(
         if let Some((ts_key, id)) = cursor.as_ref().filter(|_| count_all) {
             // Text compares bytewise in SQLite's BINARY collation, as here.
             let key = (row.get_ref(1)?.as_str()?, row.get_ref(2)?.as_str()?);
-            if key <= (ts_key.as_str(), id.as_str()) {
+            let cut = (ts_key.as_str(), id.as_str());
+            let behind = match query.order {
+                Order::Desc => key >= cut,
+                _ => key <= cut,
+            };
+            if behind {
                 continue;
             }
         }
@@ -298,7 +331,10 @@ fn list_matching(
     let set = matching_rowids(conn, needle, cache).map_err(store_error)?;
     let found = u64::try_from(set.len()).unwrap_or(u64::MAX);
     let range = range_size(conn, query).map_err(store_error)?;
-    let filtered = query.from.is_some() || query.since.is_some();
+    let filtered = query.from.is_some()
+        || query.to.is_some()
+        || query.since.is_some()
+        || query.until.is_some();
     let limit = query.limit.get();
     // One row more than asked says whether a next page exists.
     let take = usize::try_from(limit)
@@ -321,8 +357,11 @@ fn list_matching(
         let ids: Array = Rc::new(walk.page.into_iter().map(Value::Integer).collect());
         return read_page(
             conn,
-            "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages \
-             WHERE rowid IN rarray(?) ORDER BY ts_key, message_id",
+            &format!(
+                "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages \
+                 WHERE rowid IN rarray(?) ORDER BY {}",
+                order_sql(query.order)
+            ),
             [&ids],
             limit,
             total,
@@ -348,7 +387,7 @@ fn list_matching(
     // The set is bound after the other filters, then the cursor and paging.
     let mut tail = Vec::new();
     if let Some(after) = &query.after {
-        push_after(after, &mut clauses, &mut tail);
+        push_after(after, query.order, &mut clauses, &mut tail);
     }
     tail.push(Value::Integer(i64::from(limit) + 1));
     tail.push(Value::Integer(to_i64(skip)));
@@ -356,8 +395,9 @@ fn list_matching(
     all.extend(tail.iter().map(|p| p as &dyn ToSql));
     let sql = format!(
         "SELECT message_id, from_msisdn, to_msisdn, ts, text FROM messages NOT INDEXED{} \
-         ORDER BY ts_key, message_id LIMIT ? OFFSET ?",
-        where_sql(&clauses)
+         ORDER BY {} LIMIT ? OFFSET ?",
+        where_sql(&clauses),
+        order_sql(query.order)
     );
     read_page(conn, &sql, params_from_iter(all), limit, total)
 }

@@ -12,6 +12,7 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 
+use crate::deletes::Selector;
 use crate::error::{OpenError, pool_error, store_error};
 use crate::reads;
 use crate::records;
@@ -346,6 +347,39 @@ impl MessageStore for SqliteStore {
         // One read transaction: `total` and the page see the same snapshot.
         let tx = conn.transaction().map_err(store_error)?;
         let result = search::list(&tx, query, self.search_index, &self.matches);
+        drop(tx);
+        result
+    }
+
+    fn get(&self, id: &domain::MessageId) -> Result<Option<domain::FeedItem>, StoreError> {
+        let conn = self.reader()?;
+        reads::get(&conn, id)
+    }
+
+    fn erase(&self, what: &domain::Erasure, max: u32) -> Result<u64, StoreError> {
+        let selector = match what {
+            domain::Erasure::Message(id) => Selector::Message(id.as_str().to_owned()),
+            domain::Erasure::Sender(from) => Selector::Sender(from.as_str().to_owned()),
+            _ => {
+                return Err(StoreError::Internal(
+                    "an erasure this build does not know".into(),
+                ));
+            }
+        };
+        let search_index = self.search_index;
+        self.writer.run(move |conn| {
+            crate::deletes::erase(conn, &selector, max, search_index).map_err(store_error)
+        })
+    }
+
+    fn conversations(
+        &self,
+        query: &domain::ConversationQuery,
+    ) -> Result<domain::ConversationPage, StoreError> {
+        let mut conn = self.reader()?;
+        // One snapshot: each sender's row and the message it points at.
+        let tx = conn.transaction().map_err(store_error)?;
+        let result = reads::conversations(&tx, query);
         drop(tx);
         result
     }

@@ -20,6 +20,7 @@ use time::format_description::well_known::Rfc3339;
 use store_kit::tally::Tally;
 use store_kit::writers::{Job, Writers};
 
+use crate::deletes::{DOOMED_COLUMNS, Doomed, delete_rows};
 use crate::error::{store_error, store_error_ref};
 use crate::schema::SEARCH_MARK;
 
@@ -326,86 +327,22 @@ fn purge(
     search_index: bool,
 ) -> rusqlite::Result<u64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    // Rows: (rowid, sender, day key, folded text).
-    let rows: Vec<(i64, String, String, Option<String>)> = {
-        let mut stmt = tx.prepare_cached(
-            "SELECT rowid, created_at, from_msisdn, substr(ts_key, 1, 8), text_folded
-             FROM messages ORDER BY rowid LIMIT ?1",
-        )?;
+    let rows: Vec<Doomed> = {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT created_at, {DOOMED_COLUMNS} FROM messages ORDER BY rowid LIMIT ?1"
+        ))?;
         let mut found = Vec::new();
         let mut q = stmt.query([i64::from(max)])?;
         while let Some(r) = q.next()? {
-            let created_at: String = r.get(1)?;
+            let created_at: String = r.get(0)?;
             if !received_before(&created_at, before) {
                 break;
             }
-            found.push((r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?));
+            found.push(Doomed::from_row(r, 1)?);
         }
         found
     };
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    // The largest number handed out survives its row (see LAST_SEQ).
-    let last: i64 = tx.prepare_cached(LAST_SEQ)?.query_row([], |r| r.get(0))?;
-    tx.prepare_cached(
-        "INSERT INTO settings (name, value) VALUES ('seq_high', ?1)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-    )?
-    .execute([last.to_string()])?;
-    let mark: i64 = if search_index {
-        tx.prepare_cached(&format!("SELECT {SEARCH_MARK}"))?
-            .query_row([], |r| r.get::<_, Option<i64>>(0))?
-            .unwrap_or(0)
-    } else {
-        0
-    };
-    let mut gone = Tally::default();
-    {
-        let mut unindex = if search_index && mark > 0 {
-            Some(tx.prepare_cached(
-                "INSERT INTO messages_search (messages_search, rowid, text_folded)
-                 VALUES ('delete', ?1, ?2)",
-            )?)
-        } else {
-            None
-        };
-        let mut delete = tx.prepare_cached("DELETE FROM messages WHERE rowid = ?1")?;
-        for (rowid, from, day, folded) in &rows {
-            if let (Some(unindex), Some(folded)) = (unindex.as_mut(), folded)
-                && *rowid <= mark
-            {
-                unindex.execute(params![rowid, folded])?;
-            }
-            delete.execute([rowid])?;
-            gone.add(from, day, 1);
-        }
-    }
-    let mut gone_senders = 0_i64;
-    for (from, n) in gone.senders() {
-        tx.prepare_cached(
-            "UPDATE senders SET message_count = message_count - ?1 WHERE from_msisdn = ?2",
-        )?
-        .execute(params![n, from])?;
-        gone_senders += i64::try_from(
-            tx.prepare_cached("DELETE FROM senders WHERE from_msisdn = ?1 AND message_count <= 0")?
-                .execute([from])?,
-        )
-        .unwrap_or(0);
-    }
-    for (day, n) in gone.days() {
-        tx.prepare_cached(
-            "UPDATE day_counts SET message_count = message_count - ?1 WHERE day = ?2",
-        )?
-        .execute(params![n, day])?;
-        tx.prepare_cached("DELETE FROM day_counts WHERE day = ?1 AND message_count <= 0")?
-            .execute([day])?;
-    }
-    let deleted = gone.total();
-    tx.prepare_cached(
-        "UPDATE totals SET messages = messages - ?1, senders = senders - ?2 WHERE id = 1",
-    )?
-    .execute(params![deleted, gone_senders])?;
+    let deleted = delete_rows(&tx, &rows, search_index)?;
     tx.commit()?;
     Ok(u64::try_from(deleted).unwrap_or(0))
 }
@@ -543,7 +480,7 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
             ])?;
             outcomes.push(if changed == 1 {
                 seq += 1;
-                created.add_message(m);
+                created.add_message_at(m, seq);
                 InsertOutcome::Created
             } else {
                 InsertOutcome::Duplicate
@@ -564,13 +501,16 @@ fn count_batch(tx: &rusqlite::Transaction<'_>, created: &Tally) -> rusqlite::Res
     }
     let mut new_senders = 0_i64;
     let mut add = tx.prepare_cached(
-        "UPDATE senders SET message_count = message_count + ?2 WHERE from_msisdn = ?1",
+        "UPDATE senders SET message_count = message_count + ?2, last_seq = MAX(last_seq, ?3)
+         WHERE from_msisdn = ?1",
     )?;
-    let mut first =
-        tx.prepare_cached("INSERT INTO senders (from_msisdn, message_count) VALUES (?1, ?2)")?;
+    let mut first = tx.prepare_cached(
+        "INSERT INTO senders (from_msisdn, message_count, last_seq) VALUES (?1, ?2, ?3)",
+    )?;
     for (from, n) in created.senders() {
-        if add.execute(params![from, n])? == 0 {
-            first.execute(params![from, n])?;
+        let last = created.last_seq(from);
+        if add.execute(params![from, n, last])? == 0 {
+            first.execute(params![from, n, last])?;
             new_senders += 1;
         }
     }

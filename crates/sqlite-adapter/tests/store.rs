@@ -432,8 +432,50 @@ fn repeated_searches_see_rows_stored_since() {
     }
 }
 
-/// What migration 5 added, taken away again: a file as version 4 left it.
+/// What migration 6 added, taken away again: a file as version 5 left it.
+const UNDO_VERSION_SIX: &str = "
+    DROP INDEX senders_by_last;
+    ALTER TABLE senders DROP COLUMN last_seq;
+    PRAGMA user_version = 5;";
+
+/// A file from the build before conversations (schema version 5) opens:
+/// each sender's latest message is found once, by migration 6.
+#[test]
+fn a_version_five_file_upgrades_to_conversations() {
+    let db = open();
+    for (id, from) in [("a", "+911"), ("b", "+922"), ("c", "+911")] {
+        db.store
+            .insert(msg(id, from, "2025-01-15T10:00:00Z", None))
+            .expect("insert");
+    }
+    let path = db.store.path().to_path_buf();
+    drop(db.store);
+    let conn = rusqlite::Connection::open(&path).expect("open file");
+    conn.execute_batch(UNDO_VERSION_SIX).expect("downgrade");
+    drop(conn);
+    let store = SqliteStore::open(&SqliteConfig::new(&path)).expect("reopen upgrades");
+    let page = store
+        .conversations(&domain::ConversationQuery::default())
+        .expect("conversations");
+    let got: Vec<(&str, u64, &str)> = page
+        .conversations
+        .iter()
+        .map(|c| {
+            (
+                c.from.as_str(),
+                c.message_count,
+                c.last.message.id().as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(got, vec![("+911", 2, "c"), ("+922", 1, "b")]);
+}
+
+/// What migrations 6 and 5 added, taken away again: a file as version 4
+/// left it.
 const UNDO_VERSION_FIVE: &str = "
+    DROP INDEX senders_by_last;
+    ALTER TABLE senders DROP COLUMN last_seq;
     ALTER TABLE messages DROP COLUMN source;
     ALTER TABLE messages DROP COLUMN kind;
     ALTER TABLE messages DROP COLUMN sender_name;
@@ -665,4 +707,69 @@ fn a_version_three_file_moves_its_counters_to_the_writer() {
         .expect("count");
     assert_eq!(triggers, 0);
     drop(db.dir);
+}
+
+/// Search matches kept from before an erasure are not reused after it:
+/// the index covers every row, the same needle is asked before and after
+/// erasing rows from the middle of the file, and totals and pages, in both
+/// orders, stay exact.
+#[test]
+fn erasure_invalidates_kept_search_matches() {
+    let db = open();
+    let batch: Vec<Message> = (0..300_u32)
+        .map(|n| {
+            let from = if n % 5 == 0 { "+955" } else { "+911" };
+            let text = if n % 2 == 0 { "needle here" } else { "hay" };
+            msg(
+                &format!("e{n:03}"),
+                from,
+                &format!("2025-04-{:02}T00:00:{:02}Z", 1 + n % 28, n % 60),
+                Some(text),
+            )
+        })
+        .collect();
+    db.store.insert_many(batch.clone()).expect("insert");
+    assert!(
+        db.store
+            .wait_for_search_index(std::time::Duration::from_secs(10))
+            .expect("index")
+    );
+    let q = |order| MessageQuery {
+        q: Some(SearchText::new("needle").expect("q")),
+        limit: Limit::new(100).expect("limit"),
+        order,
+        ..query()
+    };
+    assert_eq!(ids(&db.store, &q(domain::Order::Asc)).1, 150);
+    let sender = domain::Erasure::Sender(domain::Msisdn::new("+955").expect("from"));
+    assert_eq!(db.store.erase(&sender, 1000).expect("erase"), 60);
+    let one = domain::Erasure::Message(domain::MessageId::new("e002").expect("id"));
+    assert_eq!(db.store.erase(&one, 10).expect("erase"), 1);
+    let reference = domain::testing::MemoryStore::new();
+    for m in batch {
+        domain::MessageStore::insert(&reference, m).expect("insert");
+    }
+    domain::MessageStore::erase(&reference, &sender, 1000).expect("erase");
+    domain::MessageStore::erase(&reference, &one, 10).expect("erase");
+    for order in [domain::Order::Asc, domain::Order::Desc] {
+        let want = domain::testing::contract::seeds::ids_and_total(&reference, &q(order));
+        assert_eq!(want.1, 150 - 30 - 1, "even rows of +955 and e002 are gone");
+        assert_eq!(ids(&db.store, &q(order)), want, "{order:?}");
+        assert_eq!(
+            ids(
+                &db.store,
+                &MessageQuery {
+                    from: Some("+911".into()),
+                    ..q(order)
+                }
+            ),
+            domain::testing::contract::seeds::ids_and_total(
+                &reference,
+                &MessageQuery {
+                    from: Some("+911".into()),
+                    ..q(order)
+                }
+            )
+        );
+    }
 }

@@ -11,6 +11,8 @@ use domain::Message;
 pub struct Tally {
     senders: BTreeMap<String, i64>,
     days: BTreeMap<String, i64>,
+    /// Each sender's largest feed number in the batch, when known.
+    last: BTreeMap<String, i64>,
     total: i64,
 }
 
@@ -18,6 +20,38 @@ impl Tally {
     /// Counts one stored message under its sender and its day.
     pub fn add_message(&mut self, message: &Message) {
         self.add(message.from().as_str(), &message.ts().day_key(), 1);
+    }
+
+    /// Counts one stored message numbered `seq` in the feed: each sender's
+    /// largest number is their conversation's latest message.
+    pub fn add_message_at(&mut self, message: &Message, seq: i64) {
+        self.add_message(message);
+        let last = self
+            .last
+            .entry(message.from().as_str().to_owned())
+            .or_insert(seq);
+        *last = (*last).max(seq);
+    }
+
+    /// The largest feed number counted for `sender` (0 when none was).
+    #[must_use]
+    pub fn last_seq(&self, sender: &str) -> i64 {
+        self.last.get(sender).copied().unwrap_or(0)
+    }
+
+    /// The senders, their counts and their largest feed numbers as three
+    /// columns (for `unnest`).
+    #[must_use]
+    pub fn sender_last_columns(&self) -> (Vec<&str>, Vec<i64>, Vec<i64>) {
+        let mut senders = Vec::new();
+        let mut counts = Vec::new();
+        let mut lasts = Vec::new();
+        for (sender, n) in self.senders() {
+            senders.push(sender);
+            counts.push(n);
+            lasts.push(self.last_seq(sender));
+        }
+        (senders, counts, lasts)
     }
 
     /// Counts `n` messages of `sender` on `day` (a day key).
