@@ -3,7 +3,8 @@
 //! constructors (a corrupted row is an error, never an invalid `Message`).
 
 use domain::{
-    Cursor, DayCount, FeedItem, FeedPage, FeedQuery, Message, MessageQuery, Msisdn, Page,
+    Conversation, ConversationCursor, ConversationPage, ConversationQuery, Cursor, DayCount,
+    FeedItem, FeedPage, FeedQuery, Message, MessageId, MessageQuery, Msisdn, Order, Page,
     SenderCount, Seq, Stats, StoreError, TOP_SENDERS, Timestamp,
 };
 use postgres::types::ToSql;
@@ -65,10 +66,11 @@ fn filters(query: &MessageQuery) -> Sql {
         let p = sql.bind(from.clone());
         sql.filter(format!("from_msisdn = {p}"));
     }
-    if let Some(since) = &query.since {
-        let p = sql.bind(since.sort_key());
-        sql.filter(format!("ts_key >= {p}"));
+    if let Some(to) = &query.to {
+        let p = sql.bind(to.clone());
+        sql.filter(format!("to_msisdn = {p}"));
     }
+    ts_filters(&mut sql, query.since.as_ref(), query.until.as_ref());
     if let Some(q) = &query.q {
         // LIKE, not strpos(): the trigram index serves LIKE.
         let p = sql.bind(like_pattern(q.folded()));
@@ -77,25 +79,67 @@ fn filters(query: &MessageQuery) -> Sql {
     sql
 }
 
+/// `since <= ts < until`, either bound open.
+fn ts_filters(sql: &mut Sql, since: Option<&Timestamp>, until: Option<&Timestamp>) {
+    if let Some(since) = since {
+        let p = sql.bind(since.sort_key());
+        sql.filter(format!("ts_key >= {p}"));
+    }
+    if let Some(until) = until {
+        let p = sql.bind(until.sort_key());
+        sql.filter(format!("ts_key < {p}"));
+    }
+}
+
 const COLUMNS: &str = "message_id, from_msisdn, to_msisdn, ts, text";
 
-/// Messages at or after `since_key`: the rest of its day counted in the
-/// index, later days summed from `day_counts`.
-fn since_count(tx: &mut Transaction<'_>, since_key: &str) -> Result<i64, postgres::Error> {
-    let day = store_kit::keys::day_of_sort_key(since_key);
-    let partial: i64 = tx
-        .query_one(
-            "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
-            &[&since_key, &store_kit::keys::after_day(day)],
-        )?
-        .get(0);
-    let later: i64 = tx
-        .query_one(
-            "SELECT COALESCE(SUM(message_count), 0)::int8 FROM day_counts WHERE day > $1",
-            &[&day],
-        )?
-        .get(0);
-    Ok(partial + later)
+/// Messages with `since <= ts < until` (either bound open): rows counted
+/// in the ordering index only within the bounds' own days, whole days in
+/// between summed from `day_counts`.
+fn range_count(
+    tx: &mut Transaction<'_>,
+    since: Option<&Timestamp>,
+    until: Option<&Timestamp>,
+) -> Result<i64, postgres::Error> {
+    let since = since.map(Timestamp::sort_key);
+    let until = until.map(Timestamp::sort_key);
+    let rows = |tx: &mut Transaction<'_>, low: &str, high: &str| -> Result<i64, postgres::Error> {
+        Ok(tx
+            .query_one(
+                "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
+                &[&low, &high],
+            )?
+            .get(0))
+    };
+    let days =
+        |tx: &mut Transaction<'_>, after: &str, before: &str| -> Result<i64, postgres::Error> {
+            Ok(tx
+                .query_one(
+                    "SELECT COALESCE(SUM(message_count), 0)::int8 FROM day_counts \
+                 WHERE day > $1 AND day < $2",
+                    &[&after, &before],
+                )?
+                .get(0))
+        };
+    let day = |key: &str| store_kit::keys::day_of_sort_key(key).to_owned();
+    match (since.as_deref(), until.as_deref()) {
+        (None, None) => total_count(tx),
+        (Some(low), Some(high)) if low >= high => Ok(0),
+        (Some(low), Some(high)) if day(low) == day(high) => rows(tx, low, high),
+        (Some(low), high) => {
+            let first = day(low);
+            let start = rows(tx, low, &store_kit::keys::after_day(&first))?;
+            let (middle_end, end) = match high {
+                Some(high) => (day(high), rows(tx, &day(high), high)?),
+                None => ("~".to_owned(), 0),
+            };
+            Ok(start + days(tx, &first, &middle_end)? + end)
+        }
+        (None, Some(high)) => {
+            let last = day(high);
+            Ok(days(tx, "", &last)? + rows(tx, &last, high)?)
+        }
+    }
 }
 
 fn total_count(tx: &mut Transaction<'_>) -> Result<i64, postgres::Error> {
@@ -109,10 +153,10 @@ fn count(
     query: &MessageQuery,
     sql: &Sql,
 ) -> Result<i64, postgres::Error> {
-    match (&query.from, &query.since, &query.q) {
-        (None, None, None) => total_count(tx),
-        (None, Some(since), None) => since_count(tx, &since.sort_key()),
-        (Some(from), None, None) => Ok(tx
+    let by_ts = query.since.is_some() || query.until.is_some();
+    match (&query.from, &query.to, &query.q) {
+        (None, None, None) => range_count(tx, query.since.as_ref(), query.until.as_ref()),
+        (Some(from), None, None) if !by_ts => Ok(tx
             .query_opt(
                 "SELECT message_count FROM senders WHERE from_msisdn = $1",
                 &[from],
@@ -174,15 +218,22 @@ fn to_i64(n: u64) -> i64 {
 pub(crate) fn list(tx: &mut Transaction<'_>, query: &MessageQuery) -> Result<Page, StoreError> {
     let mut sql = filters(query);
     let total = count(tx, query, &sql).map_err(store_error)?;
+    let desc = query.order == Order::Desc;
     if let Some(after) = &query.after {
         let k = sql.bind(after.ts().sort_key());
         let i = sql.bind(after.id().as_str().to_owned());
-        sql.filter(format!("(ts_key, message_id) > ({k}, {i})"));
+        let past = if desc { "<" } else { ">" };
+        sql.filter(format!("(ts_key, message_id) {past} ({k}, {i})"));
     }
     let offset = to_i64(query.offset.get());
     let limit = i64::from(query.limit.get());
     let mut offset_clause = String::new();
-    if offset > 0 && query.from.is_none() && query.q.is_none() && query.after.is_none() {
+    let seekable = query.from.is_none()
+        && query.to.is_none()
+        && query.q.is_none()
+        && query.after.is_none()
+        && !desc;
+    if offset > 0 && seekable {
         // Unfiltered (or `since` only): whole days are skipped by their
         // counts, then at most a day's rows in the ordering index.
         let since_key = query.since.as_ref().map(Timestamp::sort_key);
@@ -198,8 +249,13 @@ pub(crate) fn list(tx: &mut Transaction<'_>, query: &MessageQuery) -> Result<Pag
     }
     // One row more than asked says whether a next page exists.
     let l = sql.bind(limit + 1);
+    let order = if desc {
+        "ts_key DESC, message_id DESC"
+    } else {
+        "ts_key, message_id"
+    };
     let page_sql = format!(
-        "SELECT {COLUMNS} FROM messages{} ORDER BY ts_key, message_id{offset_clause} LIMIT {l}",
+        "SELECT {COLUMNS} FROM messages{} ORDER BY {order}{offset_clause} LIMIT {l}",
         sql.where_sql()
     );
     let rows = tx.query(&page_sql, &sql.params()).map_err(store_error)?;
@@ -328,6 +384,7 @@ pub(crate) fn feed(
         let p = sql.bind(like_pattern(q.folded()));
         sql.filter(format!("text_folded LIKE {p} ESCAPE '\\'"));
     }
+    ts_filters(&mut sql, query.since.as_ref(), query.until.as_ref());
     let l = sql.bind(i64::from(query.limit.get()));
     let page_sql = format!(
         "SELECT {COLUMNS}, seq, {RECORD_COLUMNS} FROM messages{} ORDER BY seq LIMIT {l}",
@@ -338,19 +395,95 @@ pub(crate) fn feed(
         .map_err(store_error)?;
     let items = rows
         .iter()
-        .map(|row| {
-            let seq: i64 = row.try_get(5).map_err(store_error)?;
-            let (message, received_at) = record_from_row(row, 6)?;
-            Ok(FeedItem {
-                seq: Seq::new(seq)
-                    .map_err(|_| StoreError::Internal("stored seq is negative".into()))?,
-                message,
-                received_at,
-            })
-        })
+        .map(item_from_row)
         .collect::<Result<Vec<_>, StoreError>>()?;
     let next = items.last().map_or(query.after, |item| item.seq);
     Ok(FeedPage { items, next })
+}
+
+/// The columns [`item_from_row`] reads, each prefixed by `table`.
+fn item_columns(table: &str) -> String {
+    format!("{COLUMNS}, seq, {RECORD_COLUMNS}")
+        .split(", ")
+        .map(|c| format!("{table}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How many columns [`item_columns`] names.
+const ITEM_COUNT: usize = 19;
+
+/// A feed item from [`item_columns`].
+fn item_from_row(row: &Row) -> Result<FeedItem, StoreError> {
+    let seq: i64 = row.try_get(5).map_err(store_error)?;
+    let (message, received_at) = record_from_row(row, 6)?;
+    Ok(FeedItem {
+        seq: Seq::new(seq).map_err(|_| StoreError::Internal("stored seq is negative".into()))?,
+        message,
+        received_at,
+    })
+}
+
+/// The message stored under `id`, with its record and feed number.
+pub(crate) fn get(
+    client: &mut impl postgres::GenericClient,
+    id: &MessageId,
+) -> Result<Option<FeedItem>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM messages WHERE message_id = $1",
+        item_columns("")
+    );
+    client
+        .query_opt(&sql, &[&id.as_str()])
+        .map_err(store_error)?
+        .as_ref()
+        .map(item_from_row)
+        .transpose()
+}
+
+/// A page of conversations: senders by their kept latest `seq`
+/// (`senders_by_last`, newest first), each with that message, in the
+/// caller's snapshot.
+pub(crate) fn conversations(
+    tx: &mut Transaction<'_>,
+    query: &ConversationQuery,
+) -> Result<ConversationPage, StoreError> {
+    let before = query.after.map_or(i64::MAX, |c| c.seq().as_i64());
+    let limit = query.limit.get();
+    let sql = format!(
+        "SELECT {}, s.message_count FROM senders AS s JOIN messages AS m ON m.seq = s.last_seq \
+         WHERE s.last_seq < $1 ORDER BY s.last_seq DESC LIMIT $2",
+        item_columns("m.")
+    );
+    let rows = tx
+        .query(&sql, &[&before, &(i64::from(limit) + 1)])
+        .map_err(store_error)?;
+    let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = rows.len() > wanted;
+    let conversations = rows
+        .iter()
+        .take(wanted)
+        .map(|row| {
+            let count: i64 = row.try_get(ITEM_COUNT).map_err(store_error)?;
+            let last = item_from_row(row)?;
+            Ok(Conversation {
+                from: last.message.from().clone(),
+                message_count: u64::try_from(count).unwrap_or(0),
+                last,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let next = if more {
+        conversations
+            .last()
+            .map(|c| ConversationCursor::at(c.last.seq))
+    } else {
+        None
+    };
+    Ok(ConversationPage {
+        conversations,
+        next,
+    })
 }
 
 /// The kept per-day counters (summed over shards) between two days.

@@ -11,7 +11,7 @@
 use postgres::Client;
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Counter rows per table that batches spread over (see `writer.rs`): each
 /// writer picks one at start, so replicas do not queue on one hot row.
@@ -117,6 +117,16 @@ const MIGRATIONS: &[&str] = &[
         last_seq BIGINT NOT NULL
     );
     INSERT INTO event_counter (id, last_seq) VALUES (1, 0);
+    "#,
+    // 4: conversations. Each sender's row keeps the `seq` of their latest
+    // message (kept by the writers with the counts), and this index reads
+    // senders by it, newest first, at any number of messages.
+    r#"
+    ALTER TABLE senders ADD COLUMN last_seq BIGINT NOT NULL DEFAULT 0;
+    UPDATE senders SET last_seq = latest.seq
+      FROM (SELECT from_msisdn, max(seq) AS seq FROM messages GROUP BY from_msisdn) AS latest
+     WHERE senders.from_msisdn = latest.from_msisdn;
+    CREATE INDEX senders_by_last ON senders (last_seq);
     "#,
 ];
 

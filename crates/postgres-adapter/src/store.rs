@@ -14,6 +14,7 @@ use crate::reads;
 use crate::records;
 use crate::schema::{self, Migration, SCHEMA_VERSION, SearchIndex};
 use crate::settings::PostgresConfig;
+use crate::writer::Selector;
 use crate::writer::Writer;
 
 type Manager = PostgresConnectionManager<MakeRustlsConnect>;
@@ -186,6 +187,32 @@ impl MessageStore for PostgresStore {
 
     fn stats(&self) -> Result<Stats, StoreError> {
         self.snapshot(reads::stats)
+    }
+
+    fn get(&self, id: &domain::MessageId) -> Result<Option<domain::FeedItem>, StoreError> {
+        let mut conn = self.reader()?;
+        reads::get(&mut *conn, id)
+    }
+
+    fn erase(&self, what: &domain::Erasure, max: u32) -> Result<u64, StoreError> {
+        let selector = match what {
+            domain::Erasure::Message(id) => Selector::Message(id.as_str().to_owned()),
+            domain::Erasure::Sender(from) => Selector::Sender(from.as_str().to_owned()),
+            _ => {
+                return Err(StoreError::Internal(
+                    "an erasure this build does not know".into(),
+                ));
+            }
+        };
+        let mut conn = self.reader()?;
+        crate::writer::erase(&mut conn, &selector, i64::from(max)).map_err(store_error)
+    }
+
+    fn conversations(
+        &self,
+        query: &domain::ConversationQuery,
+    ) -> Result<domain::ConversationPage, StoreError> {
+        self.snapshot(|tx| reads::conversations(tx, query))
     }
 
     fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {

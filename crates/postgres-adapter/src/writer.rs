@@ -219,11 +219,12 @@ fn commit(
 
     if !created.is_empty() {
         let mut tally = Tally::default();
-        for (_, m) in candidates
+        for ((_, m), seq) in candidates
             .iter()
-            .filter(|(_, m)| created.contains(m.id().as_str()))
+            .zip(&seqs)
+            .filter(|((_, m), _)| created.contains(m.id().as_str()))
         {
-            tally.add_message(m);
+            tally.add_message_at(m, *seq);
         }
         count_batch(&mut tx, &tally, shard)?;
     }
@@ -334,13 +335,14 @@ fn count_batch(
     tally: &Tally,
     shard: i32,
 ) -> Result<(), postgres::Error> {
-    let (senders, sender_counts) = tally.sender_columns();
+    let (senders, sender_counts, lasts) = tally.sender_last_columns();
     tx.execute(
-        "INSERT INTO senders (from_msisdn, message_count)
-         SELECT * FROM unnest($1::text[], $2::int8[])
+        "INSERT INTO senders (from_msisdn, message_count, last_seq)
+         SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[])
          ON CONFLICT (from_msisdn)
-         DO UPDATE SET message_count = senders.message_count + excluded.message_count",
-        &[&senders, &sender_counts],
+         DO UPDATE SET message_count = senders.message_count + excluded.message_count,
+                       last_seq = GREATEST(senders.last_seq, excluded.last_seq)",
+        &[&senders, &sender_counts, &lasts],
     )?;
     let (days, day_counts) = tally.day_columns();
     tx.execute(
@@ -373,18 +375,66 @@ pub(crate) fn purge(client: &mut Client, cutoff_ms: i64, max: i64) -> Result<u64
          SELECT from_msisdn, day, count(*)::int8 FROM gone GROUP BY 1, 2 ORDER BY 1, 2",
         &[&cutoff_ms, &max],
     )?;
+    let total = uncount(&mut tx, &gone)?;
+    tx.commit()?;
+    Ok(total)
+}
+
+/// What an erasure selects.
+pub(crate) enum Selector {
+    Message(String),
+    Sender(String),
+}
+
+/// Erases up to `max` of the rows `selector` names (oldest first), with
+/// their counters, in one transaction that first takes the feed's counter
+/// row, as purges and batches do.
+pub(crate) fn erase(
+    client: &mut Client,
+    selector: &Selector,
+    max: i64,
+) -> Result<u64, postgres::Error> {
+    let (clause, value) = match selector {
+        Selector::Message(id) => ("message_id = $1", id),
+        Selector::Sender(from) => ("from_msisdn = $1", from),
+    };
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT 1 FROM feed_counter WHERE id = 1 FOR UPDATE", &[])?;
+    let gone = tx.query(
+        &format!(
+            "WITH gone AS (
+                 DELETE FROM messages WHERE message_id IN (
+                     SELECT message_id FROM messages WHERE {clause} ORDER BY seq LIMIT $2)
+                 RETURNING from_msisdn, substr(ts_key, 1, 8) AS day)
+             SELECT from_msisdn, day, count(*)::int8 FROM gone GROUP BY 1, 2 ORDER BY 1, 2"
+        ),
+        &[value, &max],
+    )?;
+    let total = uncount(&mut tx, &gone)?;
+    tx.commit()?;
+    Ok(total)
+}
+
+/// Takes deleted rows (`(sender, day, count)` groups) off the counters: a
+/// sender at zero is gone, the others' conversations point at their latest
+/// message left. Returns how many rows they hold.
+fn uncount(
+    tx: &mut postgres::Transaction<'_>,
+    gone: &[postgres::Row],
+) -> Result<u64, postgres::Error> {
     if gone.is_empty() {
-        tx.commit()?;
         return Ok(0);
     }
     let mut tally = Tally::default();
-    for row in &gone {
+    for row in gone {
         tally.add(row.get(0), row.get(1), row.get(2));
     }
     let total = tally.total();
     let (senders, sender_counts) = tally.sender_columns();
     tx.execute(
-        "UPDATE senders SET message_count = senders.message_count - g.n
+        "UPDATE senders SET message_count = senders.message_count - g.n,
+             last_seq = COALESCE(
+                 (SELECT max(seq) FROM messages WHERE messages.from_msisdn = g.s), 0)
          FROM unnest($1::text[], $2::int8[]) AS g (s, n) WHERE senders.from_msisdn = g.s",
         &[&senders, &sender_counts],
     )?;
@@ -392,7 +442,7 @@ pub(crate) fn purge(client: &mut Client, cutoff_ms: i64, max: i64) -> Result<u64
         "DELETE FROM senders WHERE from_msisdn = ANY($1::text[]) AND message_count <= 0",
         &[&senders],
     )?;
-    // Counters are sums over shards: the purge subtracts in shard 0.
+    // Counters are sums over shards: deletions subtract in shard 0.
     let (days, day_counts) = tally.day_columns();
     let day_counts: Vec<i64> = day_counts.into_iter().map(|n| -n).collect();
     tx.execute(
@@ -406,6 +456,5 @@ pub(crate) fn purge(client: &mut Client, cutoff_ms: i64, max: i64) -> Result<u64
         "UPDATE totals SET messages = messages - $1 WHERE shard = 0",
         &[&total],
     )?;
-    tx.commit()?;
     Ok(u64::try_from(total).unwrap_or(0))
 }

@@ -7,8 +7,17 @@
 use domain::testing::contract::{message, voice_note};
 use domain::{FeedQuery, MessageId, MessageStore, RawLookup, Seq};
 
-/// What migration 3 added, taken away again: a database as version 2 left it.
+/// What migration 4 added, taken away again: a database as version 3 left it.
+const UNDO_VERSION_FOUR: &str = "
+    DROP INDEX senders_by_last;
+    ALTER TABLE senders DROP COLUMN last_seq;
+    UPDATE hookbox_schema SET version = 3;";
+
+/// What migrations 4 and 3 added, taken away again: a database as version
+/// 2 left it.
 const UNDO_VERSION_THREE: &str = "
+    DROP INDEX senders_by_last;
+    ALTER TABLE senders DROP COLUMN last_seq;
     ALTER TABLE messages DROP COLUMN source, DROP COLUMN kind, DROP COLUMN sender_name,
         DROP COLUMN media_id, DROP COLUMN media_mime_type, DROP COLUMN media_sha256,
         DROP COLUMN media_filename, DROP COLUMN media_voice, DROP COLUMN reply_to,
@@ -50,6 +59,42 @@ fn migration_three_keeps_stored_rows_and_new_ones_whole() {
     ));
 }
 use postgres_adapter::{PostgresConfig, PostgresStore};
+
+/// Migration 4 finds each sender's latest message once: conversations work
+/// on a database an earlier build filled.
+#[test]
+fn migration_four_finds_each_senders_latest_message() {
+    let Some(url) = testkit::postgres::fresh_database("postgres upgrade to conversations") else {
+        return;
+    };
+    let config = PostgresConfig::from_lookup(&url, |_| None).expect("config");
+    {
+        let store = PostgresStore::open(&config).expect("open");
+        for (id, from) in [("a", "+911"), ("b", "+922"), ("c", "+911")] {
+            store
+                .insert(message(id, from, "2025-01-15T10:00:00Z", None))
+                .expect("insert");
+        }
+    }
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    admin.batch_execute(UNDO_VERSION_FOUR).expect("downgrade");
+    let store = PostgresStore::open(&config).expect("open upgrades");
+    let page = store
+        .conversations(&domain::ConversationQuery::default())
+        .expect("conversations");
+    let got: Vec<(&str, u64, &str)> = page
+        .conversations
+        .iter()
+        .map(|c| {
+            (
+                c.from.as_str(),
+                c.message_count,
+                c.last.message.id().as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(got, vec![("+911", 2, "c"), ("+922", 1, "b")]);
+}
 
 #[test]
 fn migration_two_numbers_stored_rows_in_the_order_received() {
