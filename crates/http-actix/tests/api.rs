@@ -64,6 +64,18 @@ impl MessageStore for BrokenStore {
     fn purge_records(&self, _: time::OffsetDateTime, _: u32) -> Result<u64, StoreError> {
         Err((self.fail)())
     }
+    fn get(&self, _: &domain::MessageId) -> Result<Option<domain::FeedItem>, StoreError> {
+        Err((self.fail)())
+    }
+    fn erase(&self, _: &domain::Erasure, _: u32) -> Result<u64, StoreError> {
+        Err((self.fail)())
+    }
+    fn conversations(
+        &self,
+        _: &domain::ConversationQuery,
+    ) -> Result<domain::ConversationPage, StoreError> {
+        Err((self.fail)())
+    }
 }
 
 #[derive(Clone, Default)]
