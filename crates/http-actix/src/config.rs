@@ -27,6 +27,12 @@ pub struct Config {
     pub tolerance_seconds: u64,
     /// WhatsApp Cloud API, when configured (`WHATSAPP_*`).
     pub whatsapp: Option<WhatsAppConfig>,
+    /// The bearer tokens that may erase, and read (`ADMIN_TOKENS`,
+    /// `ADMIN_TOKENS_FILE`); `None` disables erasure.
+    pub admin_tokens: Option<ReadTokens>,
+    /// The origins a browser may call hookbox from
+    /// (`CORS_ALLOWED_ORIGINS`); empty sends no CORS headers.
+    pub cors_origins: Vec<String>,
     /// The bearer tokens reads require (`API_TOKENS`, `API_TOKENS_FILE`);
     /// `None` leaves reads open.
     pub read_tokens: Option<ReadTokens>,
@@ -174,7 +180,9 @@ impl Config {
             "a positive number of seconds",
         )?;
         let whatsapp = whatsapp(&lookup)?;
-        let read_tokens = read_tokens(&lookup)?;
+        let read_tokens = tokens(&lookup, "API_TOKENS", "API_TOKENS_FILE")?;
+        let admin_tokens = tokens(&lookup, "ADMIN_TOKENS", "ADMIN_TOKENS_FILE")?;
+        let cors_origins = cors_origins(lookup("CORS_ALLOWED_ORIGINS"))?;
         let defaults = StreamConfig::default();
         let stream = StreamConfig {
             max_clients: positive(
@@ -228,6 +236,8 @@ impl Config {
             tolerance_seconds: u64::try_from(tolerance).unwrap_or(u64::MAX),
             whatsapp,
             read_tokens,
+            admin_tokens,
+            cors_origins,
             stream,
             retention,
         })
@@ -310,18 +320,21 @@ fn named_keys(
     Ok(Some(SigningKeys::new(primary).with_previous(previous)))
 }
 
-/// The read tokens from `API_TOKENS` or the file `API_TOKENS_FILE` names
-/// (tokens separated by commas or newlines there); none when neither is set.
-fn read_tokens(
+/// The tokens from `name` (`API_TOKENS`, `ADMIN_TOKENS`) or the file
+/// `file` names (tokens separated by commas or newlines there); none when
+/// neither is set.
+fn tokens(
     lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    file: &'static str,
 ) -> Result<Option<ReadTokens>, ConfigError> {
-    let (name, list) = match (lookup("API_TOKENS"), lookup("API_TOKENS_FILE")) {
-        (Some(_), Some(_)) => return Err(ConfigError::SecretTwice("API_TOKENS")),
+    let (name, list) = match (lookup(name), lookup(file)) {
+        (Some(_), Some(_)) => return Err(ConfigError::SecretTwice(name)),
         (None, None) => return Ok(None),
-        (Some(list), None) => ("API_TOKENS", list),
+        (Some(list), None) => (name, list),
         (None, Some(path)) => {
             let content = std::fs::read_to_string(&path).map_err(|e| ConfigError::SecretFile {
-                name: "API_TOKENS_FILE",
+                name: file,
                 path: path.clone(),
                 reason: e.kind().to_string(),
             })?;
@@ -332,7 +345,7 @@ fn read_tokens(
                 .filter(|l| !l.is_empty())
                 .collect::<Vec<_>>()
                 .join(",");
-            ("API_TOKENS_FILE", joined)
+            (file, joined)
         }
     };
     let tokens: Vec<String> = list.split(',').map(|t| t.trim().to_owned()).collect();
@@ -340,6 +353,32 @@ fn read_tokens(
         return Err(ConfigError::EmptyToken(name));
     }
     Ok(Some(ReadTokens::new(tokens)))
+}
+
+/// `CORS_ALLOWED_ORIGINS`: exact origins (`scheme://host[:port]`), comma
+/// separated; unset or blank is none.
+fn cors_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let origins: Vec<String> = value.split(',').map(|o| o.trim().to_owned()).collect();
+    let valid = |o: &str| {
+        let rest = o
+            .strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"));
+        rest.is_some_and(|host| {
+            !host.is_empty() && !host.contains(['/', '?', '#', ' ', '*']) && host.is_ascii()
+        })
+    };
+    if origins.iter().all(|o| valid(o)) {
+        Ok(origins)
+    } else {
+        Err(invalid(
+            "CORS_ALLOWED_ORIGINS",
+            "a comma-separated list of origins like https://app.example.com (scheme, host, optional port; no path)",
+            value,
+        ))
+    }
 }
 
 /// WhatsApp's settings: none when neither the secret nor the token is set.

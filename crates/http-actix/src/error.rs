@@ -25,6 +25,9 @@ pub enum ApiError {
     /// 401: a read without a valid bearer token while `API_TOKENS` is set.
     #[error("unauthorized read ({0:?})")]
     Unauthorized(Refusal),
+    /// 403: the request is authenticated but may not do this; says why.
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
     /// 503: `STREAM_MAX_CLIENTS` streams are open already.
     #[error("too many open streams")]
     TooManyStreams,
@@ -90,7 +93,7 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotConfigured(_) => StatusCode::NOT_FOUND,
-            Self::VerificationFailed => StatusCode::FORBIDDEN,
+            Self::VerificationFailed | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadBody(_) => StatusCode::BAD_REQUEST,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -148,7 +151,7 @@ impl ResponseError for ApiError {
             Self::BadBody(_) => "malformed request body",
             Self::BodyTimeout => "request body timed out",
             Self::NotFound => "not found",
-            Self::Missing(detail) => detail,
+            Self::Missing(detail) | Self::Forbidden(detail) => detail,
             Self::MethodNotAllowed(_) => "method not allowed",
             Self::Store(_) | Self::Blocking(_) if status == StatusCode::SERVICE_UNAVAILABLE => {
                 "service unavailable, retry later"

@@ -5,6 +5,7 @@ pub mod config;
 pub mod logging;
 pub mod metrics;
 pub mod outcome;
+mod params;
 mod peer;
 pub mod problem;
 pub mod tokens;

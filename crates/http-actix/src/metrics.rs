@@ -29,6 +29,8 @@ pub const REQUEST_LATENCY: &str = "request_latency_ms";
 pub const PURGED_RECORDS: &str = "hookbox_purged_records_total";
 /// Counter: messages deleted by `RETENTION`.
 pub const PURGED_MESSAGES: &str = "hookbox_purged_messages_total";
+/// Counter: messages deleted by erasure requests (`DELETE /messages…`).
+pub const ERASED_MESSAGES: &str = "hookbox_erased_messages_total";
 /// Gauge: `GET /messages/stream` connections open now.
 pub const OPEN_STREAMS: &str = "hookbox_open_streams";
 /// Gauge: always 1, labelled with the `version`.
@@ -168,6 +170,11 @@ fn describe() {
     );
     metrics::describe_counter!(PURGED_MESSAGES, "Messages deleted by RETENTION");
     metrics::counter!(PURGED_MESSAGES).increment(0);
+    metrics::describe_counter!(
+        ERASED_MESSAGES,
+        "Messages deleted by erasure requests (DELETE /messages/{id}, DELETE /messages?from=)"
+    );
+    metrics::counter!(ERASED_MESSAGES).increment(0);
     metrics::describe_counter!(PURGED_RECORDS, "Statuses and events deleted by RETENTION");
     metrics::counter!(PURGED_RECORDS).increment(0);
     metrics::describe_gauge!(OPEN_STREAMS, "Open /messages/stream connections");

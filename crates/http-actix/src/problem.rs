@@ -13,6 +13,9 @@ pub struct ErrorDetail {
     /// What is wrong, for programs.
     #[serde(rename = "type")]
     pub kind: String,
+    /// What was sent, where it helps (an unknown parameter's value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
 }
 
 impl ErrorDetail {
@@ -23,6 +26,14 @@ impl ErrorDetail {
             loc: loc.iter().map(|s| (*s).to_owned()).collect(),
             msg: msg.into(),
             kind: kind.into(),
+            input: None,
         }
+    }
+
+    /// The same entry, saying what was sent.
+    #[must_use]
+    pub fn with_input(mut self, input: impl Into<String>) -> Self {
+        self.input = Some(input.into());
+        self
     }
 }

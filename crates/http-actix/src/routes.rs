@@ -15,12 +15,26 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/webhook/whatsapp")
                 .route(web::get().to(ingest::whatsapp_verify))
                 .route(web::post().to(ingest::whatsapp_notify))
-                .default_service(method_not_allowed("GET, POST")),
+                .default_service(method_not_allowed("GET, HEAD, POST")),
         )
-        .service(only("/messages", Method::GET, read::messages))
+        .service(
+            web::resource("/messages")
+                .route(web::get().to(read::messages))
+                .route(web::delete().to(read::erase_sender))
+                .default_service(method_not_allowed("GET, HEAD, DELETE")),
+        )
+        // Before `/messages/{message_id}`: these names win over an id.
         .service(only("/messages/feed", Method::GET, read::feed))
         .service(only("/messages/stream", Method::GET, read::message_stream))
+        .service(only("/messages/export", Method::GET, read::export))
+        .service(
+            web::resource("/messages/{message_id}")
+                .route(web::get().to(read::message))
+                .route(web::delete().to(read::erase_message))
+                .default_service(method_not_allowed("GET, HEAD, DELETE")),
+        )
         .service(only("/messages/{message_id}/raw", Method::GET, read::raw))
+        .service(only("/conversations", Method::GET, read::conversations))
         .service(only("/statuses/{message_id}", Method::GET, read::status))
         .service(only("/whatsapp/events", Method::GET, read::events))
         .service(only("/stats", Method::GET, read::stats))
@@ -42,10 +56,11 @@ where
     Args: actix_web::FromRequest + 'static,
     F::Output: actix_web::Responder + 'static,
 {
+    // HEAD reaches every GET route as a GET (see `middleware::head`).
     let allow = if method == Method::POST {
         "POST"
     } else {
-        "GET"
+        "GET, HEAD"
     };
     web::resource(path)
         .route(web::method(method).to(handler))

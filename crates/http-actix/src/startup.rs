@@ -12,10 +12,10 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use slog::Logger;
 
 use crate::config::Config;
-use crate::guard::ReadGuard;
+use crate::guard::{AdminGuard, ReadGuard};
 use crate::ingest::{Ingest, WebhookState, WhatsAppState};
 use crate::jobs::Purger;
-use crate::middleware::{Observer, observe};
+use crate::middleware::{CorsOrigins, Observer, cors, head, observe};
 use crate::ops::OpsState;
 use crate::read::{Hub, ReadState};
 use crate::routes;
@@ -83,9 +83,20 @@ impl Application {
         let read = web::Data::new(ReadState {
             store: Arc::clone(&store),
             hub: Arc::clone(&hub),
+            logger: logger.clone(),
         });
         let ops = web::Data::new(OpsState { store, metrics });
-        let guard = web::Data::new(ReadGuard(config.read_tokens.clone()));
+        // An admin token may also read.
+        let read_tokens = match (&config.read_tokens, &config.admin_tokens) {
+            (Some(read), Some(admin)) => Some(read.union(admin)),
+            (read, _) => read.clone(),
+        };
+        let guard = web::Data::new(ReadGuard(read_tokens));
+        let admin = web::Data::new(AdminGuard {
+            admin: config.admin_tokens.clone(),
+            read: config.read_tokens.clone(),
+        });
+        let cors_origins = web::Data::new(CorsOrigins(config.cors_origins.clone()));
         let observer = web::Data::new(Observer::new(logger));
         let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let server = HttpServer::new(move || {
@@ -95,7 +106,11 @@ impl Application {
                 .app_data(read.clone())
                 .app_data(ops.clone())
                 .app_data(guard.clone())
+                .app_data(admin.clone())
+                .app_data(cors_origins.clone())
                 .app_data(observer.clone())
+                .wrap(from_fn(head))
+                .wrap(from_fn(cors))
                 .wrap(from_fn(observe))
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))

@@ -21,6 +21,14 @@ impl std::fmt::Debug for ReadTokens {
 }
 
 impl ReadTokens {
+    /// Accepts the tokens of both sets (admin tokens may also read).
+    #[must_use]
+    pub fn union(&self, other: &Self) -> Self {
+        let mut digests = self.digests.clone();
+        digests.extend_from_slice(&other.digests);
+        Self { digests }
+    }
+
     /// Accepts each of `tokens` (several, so they can be rotated).
     #[must_use]
     pub fn new(tokens: impl IntoIterator<Item = String>) -> Self {
@@ -53,6 +61,26 @@ impl ReadTokens {
     }
 }
 
+/// A short, stable name for a token in logs: the first 12 hex digits of
+/// its SHA-256. It tells two tokens apart without revealing either.
+#[must_use]
+pub fn fingerprint(token: &str) -> String {
+    digest(token.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+#[must_use]
+pub fn bearer(authorization: Option<&str>) -> Option<&str> {
+    let header = authorization.map(str::trim)?;
+    let (scheme, token) = header.split_once(' ').unwrap_or((header, ""));
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
@@ -74,14 +102,10 @@ impl ReadTokens {
     /// [`Refusal::Missing`] without a bearer token, [`Refusal::Invalid`]
     /// for a token that is not accepted.
     pub fn check(&self, authorization: Option<&str>) -> Result<(), Refusal> {
-        let Some(header) = authorization.map(str::trim) else {
+        let Some(token) = bearer(authorization) else {
             return Err(Refusal::Missing);
         };
-        let (scheme, token) = header.split_once(' ').unwrap_or((header, ""));
-        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(Refusal::Missing);
-        }
-        if self.accepts(token.trim()) {
+        if self.accepts(token) {
             Ok(())
         } else {
             Err(Refusal::Invalid)

@@ -5,8 +5,7 @@
 use rusqlite::{Transaction, params};
 use store_kit::tally::Tally;
 
-use crate::schema::SEARCH_MARK;
-use crate::writer::LAST_SEQ;
+use crate::schema::{LAST_SEQ, SEARCH_MARK};
 
 /// A row to delete, with what its counters and index entry need.
 pub(crate) struct Doomed {

@@ -197,6 +197,12 @@ pub(crate) fn sync_search_index(conn: &mut Connection, enabled: bool) -> rusqlit
 pub(crate) const SEARCH_MARK: &str =
     "(SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'search_indexed_upto')";
 
+/// The largest feed number ever given: the largest rowid, or the kept
+/// high-water mark if rows at the end were deleted.
+pub(crate) const LAST_SEQ: &str = "SELECT MAX(
+        COALESCE((SELECT MAX(rowid) FROM messages), 0),
+        COALESCE((SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'seq_high'), 0))";
+
 /// Pragmas for every connection. WAL lets readers run beside the one
 /// writer; the busy timeout turns brief lock contention (checkpoints, a
 /// second process) into a wait instead of a "database is locked" error.

@@ -400,7 +400,7 @@ impl MessageStore for SqliteStore {
     fn last_seq(&self) -> Result<domain::Seq, StoreError> {
         let conn = self.reader()?;
         let last: i64 = conn
-            .prepare_cached(crate::writer::LAST_SEQ)
+            .prepare_cached(crate::schema::LAST_SEQ)
             .and_then(|mut s| s.query_row([], |r| r.get(0)))
             .map_err(store_error)?;
         domain::Seq::new(last).map_err(|_| StoreError::Internal("stored rowid is negative".into()))

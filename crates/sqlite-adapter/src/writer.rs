@@ -22,7 +22,7 @@ use store_kit::writers::{Job, Writers};
 
 use crate::deletes::{DOOMED_COLUMNS, Doomed, delete_rows};
 use crate::error::{store_error, store_error_ref};
-use crate::schema::SEARCH_MARK;
+use crate::schema::{LAST_SEQ, SEARCH_MARK};
 
 /// A purge of messages received before `before` (RFC 3339, as
 /// `created_at` is written), at most `max` rows.
@@ -431,12 +431,6 @@ const INSERT: &str = "INSERT INTO messages
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
             ?19, ?20, ?21)
     ON CONFLICT (message_id) DO NOTHING";
-
-/// The largest feed number ever given: the largest rowid, or the kept
-/// high-water mark if rows at the end were deleted.
-pub(crate) const LAST_SEQ: &str = "SELECT MAX(
-        COALESCE((SELECT MAX(rowid) FROM messages), 0),
-        COALESCE((SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'seq_high'), 0))";
 
 /// Inserts the batch in one transaction, all or nothing; the outcomes are
 /// in the order of the batch's jobs and their messages.

@@ -17,6 +17,7 @@ pub(crate) async fn feed(
     req: HttpRequest,
     state: web::Data<ReadState>,
 ) -> Result<HttpResponse, ApiError> {
+    super::strict::strict(&req, "/messages/feed", &["after", "limit", "from", "q"])?;
     let query = feed_query::parse(req.query_string()).map_err(ApiError::Validation)?;
     let store = Arc::clone(&state.store);
     let page = web::block(move || store.feed(&query)).await??;
@@ -30,6 +31,11 @@ pub(crate) async fn message_stream(
     req: HttpRequest,
     state: web::Data<ReadState>,
 ) -> Result<HttpResponse, ApiError> {
+    super::strict::strict(
+        &req,
+        "/messages/stream",
+        &["after", "limit", "from", "q", "follow"],
+    )?;
     let query = feed_query::parse(req.query_string()).map_err(ApiError::Validation)?;
     let follow = feed_query::follow(req.query_string()).map_err(ApiError::Validation)?;
     let explicit_after =

@@ -4,7 +4,7 @@
 
 use domain::{DayRange, FeedError, FeedLimit, FeedQuery, Seq};
 
-use super::messages_query::{integer, restore_plus, search};
+use super::messages_query::{instant, integer, restore_plus, search};
 use crate::problem::ErrorDetail;
 
 /// Parses `after`, `limit`, `from` and `q`.
@@ -27,6 +27,83 @@ pub(crate) fn parse(query_string: &str) -> Result<FeedQuery, Vec<ErrorDetail>> {
             "q" => match search(&value) {
                 Ok(q) => query.q = q,
                 Err(e) => errors.push(e),
+            },
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(query)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses `GET /messages/export`'s `after`, `from`, `since` and `until`.
+///
+/// # Errors
+/// One 422 detail per parameter that is out of range or unparsable.
+pub(crate) fn export(query_string: &str) -> Result<FeedQuery, Vec<ErrorDetail>> {
+    let mut query = FeedQuery::default();
+    let mut errors = Vec::new();
+    for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
+        let slot = match &*key {
+            "after" => {
+                match Seq::parse(&value) {
+                    Ok(seq) => query.after = seq,
+                    Err(e) => errors.push(feed_error("after", e)),
+                }
+                continue;
+            }
+            "from" => {
+                query.from = Some(restore_plus(value.into_owned())).filter(|f| !f.is_empty());
+                continue;
+            }
+            "since" => &mut query.since,
+            "until" => &mut query.until,
+            _ => continue,
+        };
+        if !value.is_empty() {
+            match instant(&key, &value) {
+                Ok(ts) => *slot = Some(ts),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(query)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Parses `GET /conversations`' `limit` (1 to 100, as `/messages`) and
+/// `cursor`.
+///
+/// # Errors
+/// One 422 detail per parameter that is out of range or unparsable.
+pub(crate) fn conversations(
+    query_string: &str,
+) -> Result<domain::ConversationQuery, Vec<ErrorDetail>> {
+    let mut query = domain::ConversationQuery::default();
+    let mut errors = Vec::new();
+    for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
+        match &*key {
+            "limit" => match integer("limit", &value).and_then(|n| {
+                domain::Limit::new(n)
+                    .map_err(|e| ErrorDetail::new(&["query", "limit"], e.to_string(), e.code()))
+            }) {
+                Ok(limit) => query.limit = limit,
+                Err(e) => errors.push(e),
+            },
+            "cursor" if !value.is_empty() => match domain::ConversationCursor::from_token(&value) {
+                Ok(c) => query.after = Some(c),
+                Err(e) => {
+                    errors.push(ErrorDetail::new(
+                        &["query", "cursor"],
+                        e.to_string(),
+                        e.code(),
+                    ));
+                }
             },
             _ => {}
         }

@@ -1,18 +1,26 @@
 //! Reading `GET /messages`'s query string into a [`MessageQuery`].
 
-use domain::{Cursor, Limit, MessageQuery, Offset, SearchText, Timestamp};
+use domain::{Cursor, Limit, MessageQuery, Offset, Order, SearchText, Timestamp};
 
 use crate::problem::ErrorDetail;
 
-/// The query's parameters as sent, after URL decoding (last one wins).
+/// The parameters `GET /messages` takes; any other is a 422.
+pub(crate) const KNOWN: &[&str] = &[
+    "limit", "offset", "from", "to", "since", "until", "q", "cursor", "order",
+];
+
+/// The query's parameters as sent, after URL decoding.
 #[derive(Debug, Default)]
 struct RawParams {
     limit: Option<String>,
     offset: Option<String>,
     from: Option<String>,
+    to: Option<String>,
     since: Option<String>,
+    until: Option<String>,
     q: Option<String>,
     cursor: Option<String>,
+    order: Option<String>,
 }
 
 /// A `q` parameter: empty means no filter; the rest is the domain's
@@ -27,28 +35,42 @@ pub(super) fn search(value: &str) -> Result<Option<SearchText>, ErrorDetail> {
         .map_err(|problem| ErrorDetail::new(&["query", "q"], problem.to_string(), problem.code()))
 }
 
-/// Parses the query string. Unknown parameters are ignored; an empty
-/// `from`, `since`, `q` or `cursor` counts as absent (an empty `limit` or
-/// `offset` is not an integer: 422).
+/// Parses the query string. An unknown or repeated parameter is a 422
+/// ([`crate::params::strict`]); an empty `from`, `to`, `since`, `until`,
+/// `q`, `cursor` or `order` counts as absent (an empty `limit` or `offset`
+/// is not an integer: 422).
 ///
 /// # Errors
-/// One 422 detail per parameter that is out of range or unparsable.
+/// One 422 detail per parameter that is unknown, repeated, out of range
+/// or unparsable.
 pub fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>> {
+    crate::params::strict(query_string, "/messages", KNOWN)?;
     let mut raw = RawParams::default();
     for (key, value) in form_urlencoded::parse(query_string.as_bytes()) {
         let slot = match &*key {
             "limit" => &mut raw.limit,
             "offset" => &mut raw.offset,
             "from" => &mut raw.from,
+            "to" => &mut raw.to,
             "since" => &mut raw.since,
+            "until" => &mut raw.until,
             "q" => &mut raw.q,
             "cursor" => &mut raw.cursor,
+            "order" => &mut raw.order,
             _ => continue,
         };
         *slot = Some(value.into_owned());
     }
     // An empty string filter means no filter; an empty number is an error.
-    for text in [&mut raw.from, &mut raw.since, &mut raw.q, &mut raw.cursor] {
+    for text in [
+        &mut raw.from,
+        &mut raw.to,
+        &mut raw.since,
+        &mut raw.until,
+        &mut raw.q,
+        &mut raw.cursor,
+        &mut raw.order,
+    ] {
         if text.as_deref() == Some("") {
             *text = None;
         }
@@ -72,18 +94,29 @@ pub fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>> {
         }
     }
     query.from = raw.from.map(restore_plus);
-    if let Some(v) = raw.since {
-        match Timestamp::parse(&v) {
-            Ok(ts) => query.since = Some(ts),
-            Err(e) => {
-                // The same problem, wording and code as a body's `ts`.
-                let problem = domain::Problem::Timestamp(e);
-                errors.push(ErrorDetail::new(
-                    &["query", "since"],
-                    problem.to_string(),
-                    problem.code(),
-                ));
+    query.to = raw.to.map(restore_plus);
+    for (name, value, slot) in [
+        ("since", raw.since, &mut query.since),
+        ("until", raw.until, &mut query.until),
+    ] {
+        if let Some(v) = value {
+            match instant(name, &v) {
+                Ok(ts) => *slot = Some(ts),
+                Err(e) => errors.push(e),
             }
+        }
+    }
+    if let Some(v) = raw.order {
+        match Order::from_name(&v) {
+            Some(order) => query.order = order,
+            None => errors.push(
+                ErrorDetail::new(
+                    &["query", "order"],
+                    "Input should be 'asc' or 'desc'",
+                    "enum",
+                )
+                .with_input(v),
+            ),
         }
     }
     match raw.q.as_deref().map(search).transpose() {
@@ -101,6 +134,15 @@ pub fn parse(query_string: &str) -> Result<MessageQuery, Vec<ErrorDetail>> {
     } else {
         Err(errors)
     }
+}
+
+/// A `since` or `until`: the body's `ts` rule, its problem, wording and
+/// code.
+pub(crate) fn instant(name: &str, value: &str) -> Result<Timestamp, ErrorDetail> {
+    Timestamp::parse(value).map_err(|e| {
+        let problem = domain::Problem::Timestamp(e);
+        ErrorDetail::new(&["query", name], problem.to_string(), problem.code())
+    })
 }
 
 pub(crate) fn integer(name: &str, value: &str) -> Result<i64, ErrorDetail> {
@@ -172,7 +214,12 @@ mod tests {
                 "limit=&offset=",
                 &["query.limit:int_parsing", "query.offset:int_parsing"],
             ),
-            ("unknown=1", &[]),
+            ("unknown=1", &["query.unknown:unknown_parameter"]),
+            ("form=%2B1", &["query.form:unknown_parameter"]),
+            ("limit=1&limit=2", &["query.limit:repeated_parameter"]),
+            ("order=desc&to=%2B1&until=2025-01-15T09:30:00Z", &[]),
+            ("order=newest", &["query.order:enum"]),
+            ("until=tomorrow", &["query.until:value_error"]),
             ("limit=0", &["query.limit:limit_out_of_range"]),
             ("limit=101", &["query.limit:limit_out_of_range"]),
             ("limit=-1", &["query.limit:limit_out_of_range"]),

@@ -22,6 +22,7 @@ pub(crate) async fn raw(
     req: HttpRequest,
     state: web::Data<ReadState>,
 ) -> Result<HttpResponse, ApiError> {
+    super::strict::strict(&req, "/messages/{message_id}/raw", &[])?;
     let id = req.match_info().query("message_id");
     let Ok(id) = MessageId::new(id) else {
         return Err(ApiError::Missing("message not found"));
@@ -78,6 +79,7 @@ pub(crate) async fn status(
     req: HttpRequest,
     state: web::Data<ReadState>,
 ) -> Result<HttpResponse, ApiError> {
+    super::strict::strict(&req, "/statuses/{message_id}", &[])?;
     let id = req.match_info().query("message_id").to_owned();
     let store = Arc::clone(&state.store);
     match web::block(move || store.status(&id)).await?? {
@@ -125,6 +127,7 @@ pub(crate) async fn events(
     req: HttpRequest,
     state: web::Data<ReadState>,
 ) -> Result<HttpResponse, ApiError> {
+    super::strict::strict(&req, "/whatsapp/events", &["after", "limit", "field"])?;
     let query = feed_query::events(req.query_string()).map_err(ApiError::Validation)?;
     let store = Arc::clone(&state.store);
     let page = web::block(move || store.events(&query)).await??;

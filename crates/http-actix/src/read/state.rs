@@ -9,4 +9,6 @@ use super::stream::Hub;
 pub(crate) struct ReadState {
     pub(crate) store: Arc<dyn MessageStore>,
     pub(crate) hub: Arc<Hub>,
+    /// For the audit line of each erasure.
+    pub(crate) logger: slog::Logger,
 }

@@ -13,8 +13,10 @@ use crate::guard::ReadAccess;
 /// `GET /stats`.
 pub(crate) async fn stats(
     _: ReadAccess,
+    req: HttpRequest,
     state: web::Data<ReadState>,
 ) -> Result<HttpResponse, ApiError> {
+    super::strict::strict(&req, "/stats", &[])?;
     let store = Arc::clone(&state.store);
     let stats = web::block(move || store.stats()).await??;
     Ok(HttpResponse::Ok().json(StatsDto::from(&stats)))
@@ -27,6 +29,7 @@ pub(crate) async fn daily(
     req: HttpRequest,
     state: web::Data<ReadState>,
 ) -> Result<HttpResponse, ApiError> {
+    super::strict::strict(&req, "/stats/daily", &["days", "until"])?;
     let today = time::OffsetDateTime::now_utc().date();
     let range = feed_query::days(req.query_string(), today).map_err(ApiError::Validation)?;
     let (first, last) = (range.first(), range.last());

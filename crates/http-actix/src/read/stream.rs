@@ -31,6 +31,10 @@ use crate::peer::PeerSocket;
 /// How often the hub asks the store for messages other replicas stored.
 pub(crate) const POLL_EVERY: Duration = Duration::from_millis(200);
 
+/// Erasures the hub remembers: more than the broadcast can hold events
+/// of, in any realistic case.
+const ERASURES_KEPT: usize = 1024;
+
 /// Events the broadcast keeps for clients that have not taken them yet.
 const BROADCAST_CAPACITY: usize = 4096;
 
@@ -67,6 +71,10 @@ pub(crate) struct Hub {
     /// Set when a local write may have stored something.
     wake: (Mutex<bool>, Condvar),
     open: AtomicUsize,
+    /// Erasures since start, newest last (bounded): events already in the
+    /// broadcast when one commits are not sent.
+    erased: Mutex<std::collections::VecDeque<domain::Erasure>>,
+    any_erased: AtomicBool,
     stopping: watch::Sender<bool>,
     stopped: AtomicBool,
 }
@@ -92,6 +100,8 @@ impl Hub {
             subscribing: Mutex::new(()),
             wake: (Mutex::new(false), Condvar::new()),
             open: AtomicUsize::new(0),
+            erased: Mutex::new(std::collections::VecDeque::new()),
+            any_erased: AtomicBool::new(false),
             stopping: watch::channel(false).0,
             stopped: AtomicBool::new(false),
         });
@@ -117,6 +127,28 @@ impl Hub {
             *woken = true;
             self.wake.1.notify_one();
         }
+    }
+
+    /// An erasure is about to run: from now on no stream sends a message
+    /// it covers from the broadcast (the store's pages no longer hold them
+    /// once it commits).
+    pub(crate) fn forget(&self, erasure: domain::Erasure) {
+        if let Ok(mut erased) = self.erased.lock() {
+            if erased.len() == ERASURES_KEPT {
+                erased.pop_front();
+            }
+            erased.push_back(erasure);
+            self.any_erased.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether an erasure covers `message`.
+    fn is_erased(&self, message: &domain::Message) -> bool {
+        self.any_erased.load(Ordering::SeqCst)
+            && self
+                .erased
+                .lock()
+                .is_ok_and(|erased| erased.iter().any(|e| e.covers(message)))
     }
 
     /// Ends every open stream (cleanly, after what is buffered) and
@@ -390,7 +422,10 @@ async fn feed_client(
         tokio::select! {
             event = events.recv() => match event {
                 Ok(event) => {
-                    if event.item.seq <= client.last_sent || !filter.admits(&event.item.message) {
+                    if event.item.seq <= client.last_sent
+                        || !filter.admits(&event.item.message)
+                        || hub.is_erased(&event.item.message)
+                    {
                         continue;
                     }
                     match client.send(event.item.seq, event.frame.clone()) {
