@@ -8,6 +8,7 @@ mod faults;
 mod lifecycle;
 mod observability;
 mod postgres_store;
+mod read_side;
 mod reading;
 mod records;
 mod reliability;
