@@ -1,6 +1,7 @@
 // The inbox page in a real headless Chromium. Run by tests-e2e's
 // `browser` tests against a hookbox they started:
-//   BASE_URL, WEBHOOK_SECRET, CHROMIUM, MODE=open|token [TOKEN], SCREENSHOT
+//   BASE_URL, WEBHOOK_SECRET, WHATSAPP_APP_SECRET, CHROMIUM,
+//   MODE=open|token|archive [TOKEN], SCREENSHOT
 // Posts its own messages (signed like any sender), then checks what a
 // person sees. Exits non-zero with a message on the first failure.
 import { createHmac } from "node:crypto";
@@ -8,6 +9,7 @@ import { chromium } from "playwright-core";
 
 const base = process.env.BASE_URL;
 const secret = process.env.WEBHOOK_SECRET;
+const appSecret = process.env.WHATSAPP_APP_SECRET;
 const mode = process.env.MODE ?? "open";
 const token = process.env.TOKEN ?? "";
 
@@ -27,14 +29,46 @@ async function post(message) {
   check(response.status === 200, `POST ${message.message_id} = ${response.status}`);
 }
 
+// One WhatsApp Cloud API notification from Kerry Fisher, signed by Meta's rule.
+async function postWhatsApp(messages) {
+  const body = JSON.stringify({
+    object: "whatsapp_business_account",
+    entry: [{ id: "102290129340398", changes: [{ field: "messages", value: {
+      messaging_product: "whatsapp",
+      metadata: { display_phone_number: "15550783881", phone_number_id: "106540352242922" },
+      contacts: [{ profile: { name: "Kerry Fisher" }, wa_id: "16315551181" }],
+      messages,
+    } }] }],
+  });
+  const signature = "sha256=" + createHmac("sha256", appSecret).update(body).digest("hex");
+  const response = await fetch(base + "/webhook/whatsapp", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Hub-Signature-256": signature },
+    body,
+  });
+  check(response.status === 200, `POST a WhatsApp notification = ${response.status}`);
+}
+
 const day = 24 * 3600 * 1000;
+const hour = 3600 * 1000;
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+const unix = (ms) => String(Math.floor(ms / 1000));
 const now = Date.now();
 const seeded = [
   { message_id: "ui-1", from: "+14155550001", to: "+14155550100", ts: iso(now - 3 * day), text: "Order #1 shipped" },
   { message_id: "ui-2", from: "+14155550002", to: "+14155550100", ts: iso(now - 2 * day), text: "Where is my parcel? " + "It was due last week. ".repeat(12) },
   { message_id: "ui-3", from: "+14155550001", to: "+14155550100", ts: iso(now - 1 * day), text: "Thanks, the parcel arrived" },
-  { message_id: "ui-4", from: "+14155550003", to: "+14155550100", ts: iso(now - 1 * day + 3600e3), text: "Invoice attached" },
+  { message_id: "ui-4", from: "+14155550003", to: "+14155550100", ts: iso(now - 1 * day + hour), text: "Invoice attached" },
+];
+const kerry = [
+  { from: "16315551181", id: "wamid.doc", timestamp: unix(now - 4 * hour), type: "document",
+    document: { caption: "The signed contract", filename: "contract.pdf", mime_type: "application/pdf", sha256: "c0ffee", id: "media-doc-1" } },
+  { from: "16315551181", id: "wamid.loc", timestamp: unix(now - 3 * hour), type: "location",
+    location: { latitude: 38.8977, longitude: -77.0365, name: "Office", address: "1600 Pennsylvania Ave" } },
+  { from: "16315551181", id: "wamid.reply", timestamp: unix(now - 2 * hour), type: "text",
+    text: { body: "Great to hear!" }, context: { from: "15550783881", id: "ui-3" } },
+  { from: "16315551181", id: "wamid.react", timestamp: unix(now - 1 * hour), type: "reaction",
+    reaction: { message_id: "ui-3", emoji: "👍" } },
 ];
 
 const browser = await chromium.launch({
@@ -42,9 +76,9 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-dev-shm-usage"],
 });
 const problems = [];
-try {
-  for (const m of seeded) await post(m);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+
+async function openPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   // A 401 before the token is given is the protocol working; anything else
   // (a CSP violation, a missing asset, a script error) is a problem.
@@ -52,13 +86,35 @@ try {
     if (msg.type() === "error" && !msg.text().includes("status of 401")) problems.push(msg.text());
   });
   page.on("pageerror", (e) => problems.push(String(e)));
-  // Anything fetched from elsewhere would show here.
-  const foreign = [];
-  page.on("request", (r) => { if (!r.url().startsWith(base)) foreign.push(r.url()); });
-
   const response = await page.goto(base + "/ui");
   const csp = response.headers()["content-security-policy"] ?? "";
   check(csp.includes("default-src 'none'") && csp.includes("script-src 'self'"), "served under a strict Content-Security-Policy");
+  return page;
+}
+
+const listIds = (page) => page.locator("#messages li").evaluateAll((lis) => lis.map((li) => li.dataset.id));
+const waitCount = (page, selector, n) => page.waitForFunction(
+  ([s, k]) => document.querySelectorAll(s).length === k, [selector, n], { timeout: 5000 });
+
+async function archive() {
+  // Only old messages: nothing in the last 30 days.
+  await post({ message_id: "old-1", from: "+14155550001", to: "+14155550100", ts: "2023-05-10T10:00:00Z", text: "old" });
+  await post({ message_id: "old-2", from: "+14155550001", to: "+14155550100", ts: "2023-05-20T10:00:00Z", text: "older news" });
+  const page = await openPage();
+  await page.waitForFunction(() => document.getElementById("chart-caption").textContent.includes("newest message"), null, { timeout: 5000 });
+  const caption = await page.locator("#chart-caption").textContent();
+  check(caption.includes("2023-05-20"), `the chart says it shows the 30 days up to the newest message (${caption})`);
+  const bars = await page.locator("#chart rect").evaluateAll((rs) => rs.filter((r) => Number(r.getAttribute("height")) > 0).length);
+  check(bars === 2, `the fallback chart shows the old days' bars (${bars})`);
+  check(await page.locator("#chart-end").textContent() === "2023-05-20", "it ends on the newest message's day");
+}
+
+async function inbox() {
+  for (const m of seeded) await post(m);
+  await postWhatsApp(kerry);
+  const page = await openPage();
+  const foreign = [];
+  page.on("request", (r) => { if (!r.url().startsWith(base)) foreign.push(r.url()); });
 
   if (mode === "token") {
     await page.locator("#token-form").waitFor({ state: "visible", timeout: 5000 });
@@ -71,38 +127,94 @@ try {
     await page.click("#token-form button[type=submit]");
   }
 
-  const items = page.locator("#messages li");
-  await page.waitForFunction(() => document.querySelectorAll("#messages li").length === 4, null, { timeout: 5000 });
-  check(await items.count() === 4, "the list renders the 4 messages posted through the API");
-  check((await items.first().textContent()).includes("+14155550001"), "each item shows its sender");
-  await page.waitForFunction(() => document.getElementById("total").textContent === "4", null, { timeout: 5000 });
+  // Opens on the newest messages.
+  await waitCount(page, "#messages li", 8);
+  const opened = await listIds(page);
+  check(JSON.stringify(opened.slice(0, 5)) === JSON.stringify(["wamid.react", "wamid.reply", "wamid.loc", "wamid.doc", "ui-4"]),
+    `the page opens on the newest messages first (${opened})`);
+  await page.waitForFunction(() => document.getElementById("total").textContent === "8", null, { timeout: 5000 });
   check(true, "the stats show the total");
-  check(await page.locator("#top-senders li").count() === 3, "the stats list the top senders");
+  check(await page.locator("#top-senders li").count() === 4, "the stats list the top senders");
   check(await page.locator("#chart rect").count() === 30, "the chart has a bar per day for 30 days");
+  check((await page.locator("#chart-caption").textContent()).includes("last 30 days"), "the chart says it shows the last 30 days");
+
+  // Conversations: by latest activity, with name, count and a preview.
+  await waitCount(page, "#conversations li", 4);
+  const conversations = await page.locator("#conversations li").evaluateAll((lis) => lis.map((li) => li.dataset.from));
+  check(JSON.stringify(conversations) === JSON.stringify(["+16315551181", "+14155550003", "+14155550001", "+14155550002"]),
+    `conversations are listed by latest activity (${conversations})`);
+  const top = page.locator("#conversations li").first();
+  check((await top.locator(".conv-name").textContent()) === "Kerry Fisher", "a conversation shows the sender's name");
+  check((await top.locator(".conv-count").textContent()) === "4", "and how many messages");
+  check((await top.locator(".conv-preview").textContent()) === "👍", "and a preview of the latest");
+
+  // A thread: one sender's messages in order, with badges.
+  await top.click();
+  await page.waitForFunction(() => document.getElementById("view-title").textContent.includes("Kerry Fisher"), null, { timeout: 5000 });
+  await waitCount(page, "#messages li", 4);
+  const thread = await listIds(page);
+  check(JSON.stringify(thread) === JSON.stringify(["wamid.doc", "wamid.loc", "wamid.reply", "wamid.react"]),
+    `a thread shows the sender's messages in order (${thread})`);
+  const item = (id) => page.locator(`#messages li[data-id="${id}"]`);
+  await item("wamid.doc").locator(".badge.media").waitFor({ timeout: 5000 });
+  const media = await item("wamid.doc").locator(".badge.media").textContent();
+  check(media.includes("application/pdf") && media.includes("contract.pdf"), `media shows its mime type and file name (${media})`);
+  check(await item("wamid.doc").locator(".badge.kind").textContent() === "document", "the kind is a badge");
+  const location = await item("wamid.loc").locator(".badge.location").textContent();
+  check(location.includes("38.8977"), `a location shows its coordinates (${location})`);
+  const reaction = await item("wamid.react").locator(".badge.reaction").textContent();
+  check(reaction.includes("👍") && reaction.includes("ui-3"), `a reaction shows its emoji and target (${reaction})`);
+  await page.waitForFunction(() => document.querySelector('#messages li[data-id="wamid.reply"] .quote-text')?.textContent === "Thanks, the parcel arrived", null, { timeout: 5000 });
+  check(true, "a reply quotes the message it answers");
+  check((await item("wamid.reply").locator(".from").textContent()).startsWith("Kerry Fisher"), "messages show the sender's name");
+
+  // The keyboard: / searches, arrows walk the conversations, Enter opens, Escape goes back.
+  await page.keyboard.press("Escape");
+  await page.waitForFunction(() => document.getElementById("view-title").textContent === "All messages", null, { timeout: 5000 });
+  check(true, "Escape leaves a thread for all messages");
+  await page.locator("#conversations li").first().focus();
+  await page.keyboard.press("ArrowDown");
+  check(await page.evaluate(() => document.activeElement.dataset.from) === "+14155550003", "ArrowDown moves to the next conversation");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.getElementById("view-title").textContent === "+14155550003", null, { timeout: 5000 });
+  check(true, "Enter opens the focused conversation");
+  await page.keyboard.press("Escape");
+  await page.locator("body").click({ position: { x: 5, y: 400 } });
+  await page.keyboard.press("/");
+  check(await page.evaluate(() => document.activeElement.id) === "q", "/ focuses the search");
+
+  // Search spans everything.
+  await page.keyboard.type("PARCEL");
+  await page.keyboard.press("Enter");
+  await waitCount(page, "#messages li", 2);
+  const found = await listIds(page);
+  check(JSON.stringify(found) === JSON.stringify(["ui-3", "ui-2"]), `search spans every sender (${found})`);
 
   // Full text on click.
-  const long = page.locator('#messages li[data-id="ui-2"]');
+  const long = item("ui-2");
   await long.click();
   check(await long.evaluate((li) => li.classList.contains("open")), "a click shows a message's full text");
-
-  // q narrows the list.
-  await page.fill("#q", "PARCEL");
-  await page.click("#filters button[type=submit]");
-  await page.waitForFunction(() => document.querySelectorAll("#messages li").length === 2, null, { timeout: 5000 });
-  const ids = await items.evaluateAll((lis) => lis.map((li) => li.dataset.id));
-  check(JSON.stringify(ids) === JSON.stringify(["ui-2", "ui-3"]), `q=PARCEL narrows the list to ${ids}`);
   await page.click("#clear");
-  await page.waitForFunction(() => document.querySelectorAll("#messages li").length === 4, null, { timeout: 5000 });
+  await waitCount(page, "#messages li", 8);
 
-  // Live: a message posted after the page opened shows within 2 s.
+  // Live: a new message lands in its conversation, which moves to the top.
   await page.check("#live");
   await page.waitForTimeout(500);
   const posted = Date.now();
-  await post({ message_id: "ui-live", from: "+14155550009", to: "+14155550100", ts: iso(Date.now()), text: "Posted while the page was open" });
-  await page.locator('#messages li[data-id="ui-live"]').waitFor({ timeout: 2000 });
+  await post({ message_id: "ui-live", from: "+14155550002", to: "+14155550100", ts: iso(Date.now()), text: "Posted while the page was open" });
+  await item("ui-live").waitFor({ timeout: 2000 });
   const took = Date.now() - posted;
   check(took <= 2000, `the live toggle shows a new message within 2 s (${took} ms)`);
-  check(await page.locator("#messages li").first().getAttribute("data-id") === "ui-live", "a live message is prepended");
+  check(await page.locator("#messages li").first().getAttribute("data-id") === "ui-live", "a live message lands on top of the newest-first list");
+  const moved = page.locator("#conversations li").first();
+  check(await moved.getAttribute("data-from") === "+14155550002", "its conversation moves to the top");
+  check(await moved.locator(".conv-count").textContent() === "2", "with its count updated");
+  await moved.click();
+  await waitCount(page, "#messages li", 2);
+  const last = await listIds(page);
+  check(last[last.length - 1] === "ui-live", "and the message is in its thread, last");
+  await page.click("#show-all");
+  await waitCount(page, "#messages li", 9);
 
   if (mode === "token") {
     const stored = await page.evaluate(() => [sessionStorage.length, localStorage.length, document.cookie]);
@@ -110,6 +222,12 @@ try {
   }
   if (process.env.SCREENSHOT) {
     await page.uncheck("#live");
+    await page.locator("#conversations li").first().click();
+    await waitCount(page, "#messages li", 2);
+    await page.locator("#conversations li").nth(1).click();
+    await waitCount(page, "#messages li", 4);
+    // The stats follow live messages a second later.
+    await page.waitForFunction(() => document.getElementById("total").textContent === "9", null, { timeout: 5000 });
     await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
     console.log("screenshot " + process.env.SCREENSHOT);
   }
@@ -119,8 +237,11 @@ try {
   await page.waitForTimeout(200);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `readable on a phone: no horizontal overflow (${overflow} px)`);
-
   check(foreign.length === 0, `loads nothing from elsewhere (${foreign.join(", ")})`);
+}
+
+try {
+  if (mode === "archive") await archive(); else await inbox();
   check(problems.length === 0, `no console errors or CSP violations (${problems.join(" | ")})`);
   console.log("browser: passed");
 } catch (e) {

@@ -2,13 +2,20 @@
 "use strict";
 
 const TOKEN_KEY = "hookbox-read-token";
+const PAGE = 50;
+const THREAD_PAGE = 30;
 const $ = (id) => document.getElementById(id);
 
 const state = {
-  cursor: null,        // next page's cursor (x-next-cursor), or null
-  live: null,          // AbortController of the open stream
-  lastEventId: null,   // resume point of the stream
-  statsTimer: null,    // pending refresh of the stats after live messages
+  view: { kind: "all" },   // or { kind: "thread", from, name }
+  cursor: null,            // the next (older) page of the list, or null
+  pages: [],               // cursors of the pages before this one
+  live: null,              // AbortController of the open stream
+  lastEventId: null,       // resume point of the stream
+  statsTimer: null,        // pending refresh of the stats after live messages
+  conversations: [],       // as GET /conversations answers, latest first
+  conversationCursor: null,
+  records: new Map(),      // message_id -> full record, once fetched
 };
 
 class Unauthorized extends Error {}
@@ -34,7 +41,9 @@ async function getJson(path) {
       detail = typeof body.detail === "string" ? body.detail
         : body.detail.map((d) => d.loc.join(".") + ": " + d.msg).join("; ");
     } catch (_) { /* keep the status text */ }
-    throw new Error(detail);
+    const error = new Error(detail);
+    error.status = response.status;
+    throw error;
   }
   return { body: await response.json(), headers: response.headers };
 }
@@ -48,67 +57,254 @@ function askForToken(rejected) {
   $("token").focus();
 }
 
-function filters() {
-  const params = new URLSearchParams();
-  for (const name of ["from", "since", "q"]) {
-    const value = $(name).value.trim();
-    if (value) params.set(name, value);
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+function shortTime(ts) {
+  return ts.replace("T", " ").replace(/(\.\d+)?Z$/, "");
+}
+
+// ---- one message --------------------------------------------------------
+
+function badge(text, kind) {
+  const b = el("span", "badge " + (kind ?? ""), text);
+  return b;
+}
+
+// What a full record says beyond its text: kind, media, location, the
+// reaction, the message it answers.
+function badges(m) {
+  const out = [];
+  if (m.kind && m.kind !== "text") out.push(badge(m.kind, "kind"));
+  if (m.media) {
+    const parts = [m.media.voice ? "voice note" : "media", m.media.mime_type, m.media.filename]
+      .filter(Boolean);
+    out.push(badge(parts.join(" · "), "media"));
   }
-  return params;
+  const raw = m.raw ?? {};
+  if (m.kind === "location" && raw.location) {
+    const { latitude, longitude } = raw.location;
+    out.push(badge(`${latitude}, ${longitude}`, "location"));
+  }
+  if (m.kind === "reaction") {
+    const to = raw.reaction?.message_id;
+    out.push(badge(`${m.text ?? "removed"}${to ? " on " + to : ""}`, "reaction"));
+  }
+  return out;
+}
+
+function quoteOf(m) {
+  if (!m.reply_to) return null;
+  const quote = el("blockquote", "quote");
+  quote.append(el("span", "quote-label", "In reply to"), " ");
+  const text = el("span", "quote-text", m.reply_to);
+  quote.append(text);
+  recordOf(m.reply_to).then((r) => {
+    if (r) text.textContent = r.text ?? `(${r.kind})`;
+  });
+  return quote;
+}
+
+async function recordOf(id) {
+  if (state.records.has(id)) return state.records.get(id);
+  try {
+    const { body } = await getJson("/messages/" + encodeURIComponent(id));
+    state.records.set(id, body);
+    return body;
+  } catch (_) {
+    state.records.set(id, null);
+    return null;
+  }
 }
 
 function messageItem(m, isNew) {
-  const li = document.createElement("li");
+  const li = el("li", isNew ? "new" : "");
   li.dataset.id = m.message_id;
-  if (isNew) li.className = "new";
-  const meta = document.createElement("div");
-  meta.className = "meta";
-  const from = document.createElement("span");
-  from.className = "from";
-  from.textContent = m.from;
-  const to = document.createElement("span");
-  to.textContent = "→ " + m.to;
-  const ts = document.createElement("time");
-  ts.textContent = m.ts;
+  li.tabIndex = 0;
+  const meta = el("div", "meta");
+  const who = m.sender_name ? `${m.sender_name} (${m.from})` : m.from;
+  meta.append(el("span", "from", who), el("span", "", "→ " + m.to));
+  const ts = el("time", "", shortTime(m.ts));
   ts.dateTime = m.ts;
-  const id = document.createElement("span");
-  id.className = "id";
-  id.textContent = m.message_id;
-  meta.append(from, to, ts, id);
-  const text = document.createElement("div");
-  text.className = "text";
+  meta.append(ts, el("span", "id", m.message_id));
+  const text = el("div", "text");
   if (m.text === null || m.text === undefined) {
     text.textContent = "(no text)";
     text.classList.add("empty-text");
   } else {
     text.textContent = m.text;
   }
-  li.append(meta, text);
+  const extras = el("div", "badges");
+  li.append(meta, extras, text);
+  decorate(li, m);
   li.title = "Show the full text";
-  li.addEventListener("click", () => li.classList.toggle("open"));
+  const toggle = () => li.classList.toggle("open");
+  li.addEventListener("click", toggle);
+  li.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); toggle(); }
+  });
   return li;
 }
 
-async function loadMessages(cursor) {
-  const params = filters();
-  params.set("limit", "50");
+// Adds what a full record holds (a listing has the five fields only).
+function decorate(li, m) {
+  if (!("kind" in m)) return;
+  const extras = li.querySelector(".badges");
+  extras.replaceChildren(...badges(m));
+  const old = li.querySelector(".quote");
+  if (old) old.remove();
+  const quote = quoteOf(m);
+  if (quote) li.insertBefore(quote, li.querySelector(".text"));
+  if (m.sender_name) li.querySelector(".from").textContent = `${m.sender_name} (${m.from})`;
+}
+
+// ---- the list: all messages (newest first) or one thread (in order) ------
+
+function listParams() {
+  const params = new URLSearchParams();
+  const q = $("q").value.trim();
+  if (q) params.set("q", q);
+  if (state.view.kind === "thread") {
+    params.set("from", state.view.from);
+    return params;
+  }
+  for (const name of ["from", "since"]) {
+    const value = $(name).value.trim();
+    if (value) params.set(name, value);
+  }
+  return params;
+}
+
+async function loadList(cursor) {
+  const thread = state.view.kind === "thread";
+  const params = listParams();
+  params.set("order", "desc");
+  params.set("limit", String(thread ? THREAD_PAGE : PAGE));
   if (cursor) params.set("cursor", cursor);
   $("list-error").hidden = true;
   try {
     const { body, headers: h } = await getJson("/messages?" + params);
     const list = $("messages");
-    list.replaceChildren(...body.data.map((m) => messageItem(m, false)));
+    const items = body.data.map((m) => messageItem(m, false));
+    if (thread) {
+      // A thread reads top to bottom: oldest first; earlier pages go above.
+      items.reverse();
+      if (cursor) list.prepend(...items); else list.replaceChildren(...items);
+      for (const m of body.data) enrich(m.message_id);
+    } else {
+      list.replaceChildren(...items);
+    }
     state.cursor = h.get("x-next-cursor");
+    $("earlier").hidden = !(thread && state.cursor);
     $("next-page").disabled = !state.cursor;
     $("first-page").disabled = !cursor;
     $("summary").textContent = body.total === 0 ? "No messages match."
-      : `${body.total} message${body.total === 1 ? "" : "s"} match.`;
+      : `${body.total} message${body.total === 1 ? "" : "s"}${params.has("q") ? " match" : ""}.`;
   } catch (e) {
     if (e instanceof Unauthorized) return askForToken(token() !== null);
     $("list-error").textContent = e.message;
     $("list-error").hidden = false;
   }
 }
+
+async function enrich(id) {
+  const record = await recordOf(id);
+  if (!record) return;
+  for (const li of $("messages").querySelectorAll("li")) {
+    if (li.dataset.id === id) decorate(li, record);
+  }
+}
+
+function showAll() {
+  state.view = { kind: "all" };
+  $("view-title").textContent = $("q").value.trim() ? "Search results" : "All messages";
+  $("show-all").hidden = true;
+  $("filters").hidden = false;
+  document.querySelector(".pager").hidden = false;
+  markSelected(null);
+  loadList(null);
+}
+
+function openThread(from, name) {
+  state.view = { kind: "thread", from, name };
+  $("view-title").textContent = name ? `${name} (${from})` : from;
+  $("show-all").hidden = false;
+  $("filters").hidden = true;
+  document.querySelector(".pager").hidden = true;
+  markSelected(from);
+  loadList(null);
+}
+
+// ---- conversations -------------------------------------------------------
+
+function conversationItem(c) {
+  const li = el("li", "conversation");
+  li.setAttribute("role", "option");
+  li.tabIndex = -1;
+  li.dataset.from = c.from;
+  const top = el("div", "conv-top");
+  top.append(el("span", "conv-name", c.sender_name ?? c.from),
+    el("span", "conv-count", String(c.message_count)));
+  const sub = el("div", "conv-sub");
+  if (c.sender_name) sub.append(el("span", "conv-number", c.from));
+  sub.append(el("time", "conv-time", shortTime(c.last_message.ts)));
+  const m = c.last_message;
+  const preview = el("div", "conv-preview", m.text ?? `(${m.kind})`);
+  li.append(top, sub, preview);
+  li.addEventListener("click", () => openThread(c.from, c.sender_name));
+  return li;
+}
+
+function renderConversations() {
+  const list = $("conversations");
+  const focused = document.activeElement?.dataset?.from;
+  list.replaceChildren(...state.conversations.map(conversationItem));
+  const items = [...list.children];
+  items.forEach((li, i) => { li.tabIndex = i === 0 ? 0 : -1; });
+  markSelected(state.view.kind === "thread" ? state.view.from : null);
+  if (focused) items.find((li) => li.dataset.from === focused)?.focus();
+}
+
+function markSelected(from) {
+  for (const li of $("conversations").children) {
+    const on = li.dataset.from === from;
+    li.setAttribute("aria-selected", String(on));
+    if (on) li.tabIndex = 0;
+  }
+}
+
+async function loadConversations(more) {
+  try {
+    const params = new URLSearchParams({ limit: "50" });
+    if (more && state.conversationCursor) params.set("cursor", state.conversationCursor);
+    const { body } = await getJson("/conversations?" + params);
+    state.conversations = more ? state.conversations.concat(body.data) : body.data;
+    state.conversationCursor = body.next_cursor;
+    $("more-conversations").hidden = !body.next_cursor;
+    renderConversations();
+  } catch (e) {
+    if (e instanceof Unauthorized) return askForToken(token() !== null);
+  }
+}
+
+// A live message moves its conversation to the top.
+function bump(m) {
+  const at = state.conversations.findIndex((c) => c.from === m.from);
+  const known = at >= 0 ? state.conversations.splice(at, 1)[0] : null;
+  state.conversations.unshift({
+    from: m.from,
+    sender_name: m.sender_name ?? known?.sender_name ?? null,
+    message_count: (known?.message_count ?? 0) + 1,
+    last_message: m,
+  });
+  renderConversations();
+}
+
+// ---- stats and the chart -------------------------------------------------
 
 function drawChart(days) {
   const svg = $("chart");
@@ -141,31 +337,36 @@ async function loadStats() {
     $("first").textContent = stats.first_message_ts ?? "–";
     $("last").textContent = stats.last_message_ts ?? "–";
     $("top-senders").replaceChildren(...stats.messages_per_sender.map((s) => {
-      const li = document.createElement("li");
-      li.textContent = `${s.from} (${s.count})`;
-      return li;
+      return el("li", "", `${s.from} (${s.count})`);
     }));
-    drawChart(daily.days);
+    let days = daily.days;
+    let caption = "Messages per day, last 30 days";
+    if (days.every((d) => d.count === 0) && stats.last_message_ts) {
+      // Nothing lately: the 30 days up to the newest message instead.
+      const until = stats.last_message_ts.slice(0, 10);
+      ({ body: { days } } = await getJson("/stats/daily?days=30&until=" + until));
+      caption = `No messages in the last 30 days: the 30 days up to the newest message (${until})`;
+    }
+    $("chart-caption").textContent = caption;
+    drawChart(days);
   } catch (e) {
     if (e instanceof Unauthorized) return askForToken(token() !== null);
   }
 }
 
+// ---- live ----------------------------------------------------------------
+
 // Server-Sent Events over fetch, so the read token can go in a header
-// (EventSource cannot send one).
+// (EventSource cannot send one). The whole feed: each message lands in
+// its conversation, and in the list when it belongs there.
 async function startLive() {
   stopLive();
   const controller = new AbortController();
   state.live = controller;
-  const params = new URLSearchParams();
-  for (const name of ["from", "q"]) {
-    const value = $(name).value.trim();
-    if (value) params.set(name, value);
-  }
   const extra = { Accept: "text/event-stream" };
   if (state.lastEventId !== null) extra["Last-Event-ID"] = state.lastEventId;
   try {
-    const response = await fetch("/messages/stream?" + params,
+    const response = await fetch("/messages/stream",
       { headers: headers(extra), signal: controller.signal });
     if (response.status === 401) return askForToken(true);
     if (!response.ok || !response.body) throw new Error("stream refused");
@@ -191,6 +392,16 @@ async function startLive() {
   }
 }
 
+function belongsInList(m) {
+  const q = $("q").value.trim().toLowerCase();
+  if (q && !(m.text ?? "").toLowerCase().includes(q)) return false;
+  if (state.view.kind === "thread") return m.from === state.view.from;
+  const from = $("from").value.trim();
+  const since = $("since").value.trim();
+  return (!from || m.from === from) && (!since || m.ts >= since) && state.pages.length === 0
+    && $("first-page").disabled;
+}
+
 function handleEvent(block) {
   let id = null, data = "", event = "message";
   for (const line of block.split("\n")) {
@@ -205,9 +416,14 @@ function handleEvent(block) {
   if (event !== "message" || !data) return;
   if (id !== null) state.lastEventId = id;
   const message = JSON.parse(data);
-  const list = $("messages");
-  list.prepend(messageItem(message, true));
-  // The totals follow, once a burst has passed.
+  state.records.set(message.message_id, message);
+  bump(message);
+  if (belongsInList(message)) {
+    const item = messageItem(message, true);
+    // A thread reads down to the newest; the list reads newest first.
+    if (state.view.kind === "thread") $("messages").append(item);
+    else $("messages").prepend(item);
+  }
   clearTimeout(state.statsTimer);
   state.statsTimer = setTimeout(loadStats, 1000);
 }
@@ -217,25 +433,74 @@ function stopLive() {
   state.live = null;
 }
 
+// ---- keyboard ------------------------------------------------------------
+
+function conversationKeys(e) {
+  const items = [...$("conversations").children];
+  const at = items.indexOf(document.activeElement);
+  if (at < 0) return;
+  let next = null;
+  if (e.key === "ArrowDown") next = items[Math.min(at + 1, items.length - 1)];
+  else if (e.key === "ArrowUp") next = items[Math.max(at - 1, 0)];
+  else if (e.key === "Home") next = items[0];
+  else if (e.key === "End") next = items[items.length - 1];
+  else if (e.key === "Enter" || e.key === " ") {
+    e.preventDefault();
+    items[at].click();
+    return;
+  }
+  if (next) {
+    e.preventDefault();
+    items.forEach((li) => { li.tabIndex = -1; });
+    next.tabIndex = 0;
+    next.focus();
+  }
+}
+
+function globalKeys(e) {
+  const typing = ["INPUT", "TEXTAREA"].includes(document.activeElement?.tagName);
+  if (e.key === "/" && !typing) {
+    e.preventDefault();
+    $("q").focus();
+  } else if (e.key === "Escape" && state.view.kind === "thread") {
+    showAll();
+  }
+}
+
+// ---- wiring --------------------------------------------------------------
+
 function refresh() {
   loadStats();
-  loadMessages(null);
+  loadConversations(false);
+  showAll();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  $("search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    state.pages = [];
+    showAll();
+  });
   $("filters").addEventListener("submit", (e) => {
     e.preventDefault();
-    state.lastEventId = null;
-    loadMessages(null);
-    if ($("live").checked) startLive();
+    state.pages = [];
+    loadList(null);
   });
   $("clear").addEventListener("click", () => {
     for (const name of ["from", "since", "q"]) $(name).value = "";
-    loadMessages(null);
-    if ($("live").checked) startLive();
+    state.pages = [];
+    showAll();
   });
-  $("next-page").addEventListener("click", () => loadMessages(state.cursor));
-  $("first-page").addEventListener("click", () => loadMessages(null));
+  $("next-page").addEventListener("click", () => {
+    state.pages.push(state.cursor);
+    loadList(state.cursor);
+  });
+  $("first-page").addEventListener("click", () => { state.pages = []; loadList(null); });
+  $("earlier").addEventListener("click", () => loadList(state.cursor));
+  $("show-all").addEventListener("click", showAll);
+  $("more-conversations").addEventListener("click", () => loadConversations(true));
+  $("conversations").addEventListener("keydown", conversationKeys);
+  document.addEventListener("keydown", globalKeys);
   $("live").addEventListener("change", () => {
     state.lastEventId = null;
     if ($("live").checked) startLive(); else stopLive();
