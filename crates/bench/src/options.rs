@@ -27,6 +27,7 @@ USAGE: hookbox-bench [OPTIONS]
                         fresh database. Adds PostgreSQL's own batched insert
                         rate into the same schema (the ceiling) to the report
   --replicas N          hookbox processes sharing that database      [1]
+  --erase-rows N        messages of the sender erased beside ingest  [1000]
   --compare-bin PATH    also run the same ingest on this hookbox binary (another
                         build, e.g. the previous commit's) and report the ratio
 ";
@@ -50,6 +51,8 @@ pub(crate) struct Options {
     pub(crate) database_url: Option<String>,
     pub(crate) replicas: usize,
     pub(crate) compare_bin: Option<String>,
+    pub(crate) erase_rows: u64,
+    pub(crate) quick: bool,
 }
 
 impl Default for Options {
@@ -72,6 +75,8 @@ impl Default for Options {
             database_url: None,
             replicas: 1,
             compare_bin: None,
+            erase_rows: 1000,
+            quick: false,
         }
     }
 }
@@ -99,6 +104,7 @@ pub(crate) fn parse_args() -> Result<Options, String> {
             "--max-seconds" => num!(max_seconds, "--max-seconds"),
             "--runs" => num!(runs, "--runs"),
             "--replicas" => num!(replicas, "--replicas"),
+            "--erase-rows" => num!(erase_rows, "--erase-rows"),
             "--database-url" => o.database_url = Some(value("--database-url")?),
             "--compare-bin" => o.compare_bin = Some(value("--compare-bin")?),
             "--out" => o.out = value("--out")?,
@@ -126,6 +132,8 @@ pub(crate) fn parse_args() -> Result<Options, String> {
                 o.senders = 200;
                 o.concurrency = 16;
                 o.runs = 1;
+                o.erase_rows = 200;
+                o.quick = true;
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),

@@ -96,6 +96,7 @@ pub(crate) struct RunReport {
     pub(crate) verify_only_per_second: f64,
     pub(crate) after_burst_reads: AfterBurst,
     pub(crate) purge: Purge,
+    pub(crate) erasing: Erasing,
     pub(crate) ingest_to_verify_only_ratio: f64,
     pub(crate) store: &'static str,
     pub(crate) replicas: usize,
@@ -124,6 +125,20 @@ pub(crate) struct Purge {
     pub(crate) ingest_p99_ms_while_purging: f64,
     pub(crate) ratio: f64,
     pub(crate) rows_purged_during_ingest: u64,
+}
+
+/// What erasure and export measured.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub(crate) struct Erasing {
+    pub(crate) ingest_p99_ms_without: f64,
+    pub(crate) ingest_p99_ms_while_erasing: f64,
+    pub(crate) ratio: f64,
+    pub(crate) erased: u64,
+    pub(crate) erase_ms: f64,
+    pub(crate) export_rows: u64,
+    pub(crate) export_rows_per_second: f64,
+    pub(crate) export_rss_mb_before: f64,
+    pub(crate) export_rss_mb_peak: f64,
 }
 
 /// Peak resident memory of the first replica, in MB.

@@ -1,10 +1,12 @@
 //! One run of the standard benchmark, a module per scenario, in the order
 //! they run: the ceilings (the adapter alone, PostgreSQL's own batched
 //! insert), ingest over HTTP with its checks, seeding to the read size and a
-//! restart, the read mix, and ingest beside retention.
+//! restart, the read mix, ingest beside retention, and ingest beside an
+//! erasure with the export.
 
 mod ceilings;
 mod context;
+mod erasing;
 mod ingest;
 mod purging;
 mod reads;
@@ -46,6 +48,7 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
     );
     drop(seeded);
     let purge = purging::run(&mut ctx, &ingested)?;
+    let erasing = erasing::run(&mut ctx, &ingested)?;
     if let Some(keep) = &o.keep_db {
         crate::files::keep_files(ingested.dir.path(), std::path::Path::new(keep))?;
         println!("database files copied to {keep}");
@@ -63,6 +66,7 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         verify_only_per_second: ingested.verify_only_rate,
         after_burst_reads: ingested.after_burst,
         purge,
+        erasing,
         ingest_to_verify_only_ratio: ingest_rate / ingested.verify_only_rate.max(1e-9),
         store: if ingested.database_url.is_some() {
             "postgres"

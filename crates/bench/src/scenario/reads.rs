@@ -14,6 +14,7 @@ use crate::files::{dir_size, peak_rss_mb};
 use crate::report::Phase;
 use crate::requests::get_request;
 use crate::traffic::{self, Rng, fields};
+
 use crate::{load, postgres_direct};
 
 /// What the read mix measured.
@@ -42,6 +43,7 @@ pub(super) fn run(
         ctx.report.phase(name, &r, Some(200));
         rows.extend(ctx.report.rows.last().cloned());
     }
+    check_targets(ctx, &rows);
     let rss_mb = peak_rss_mb(server.pid());
     let db_bytes = match &ingested.database_url {
         None => dir_size(ingested.dir.path()),
@@ -96,20 +98,19 @@ fn shapes(
             )
         })
         .collect();
-    let keyset: Vec<String> = (0..reads)
-        .filter_map(|_| {
-            let m = fields(
-                "s",
-                1 + rng.below(seeded.made.max(1)),
-                &ctx.senders,
-                &mut rng,
-            )
-            .message()?;
-            Some(format!(
-                "/messages?limit=50&cursor={}",
-                Cursor::after(&m).to_token()
-            ))
-        })
+    let stored =
+        |rng: &mut Rng| fields("s", 1 + rng.below(seeded.made.max(1)), &ctx.senders, rng).message();
+    let cursors: Vec<String> = (0..reads)
+        .filter_map(|_| Some(Cursor::after(&stored(&mut rng)?).to_token()))
+        .collect();
+    let keyset = |order: &str| -> Vec<String> {
+        cursors
+            .iter()
+            .map(|c| format!("/messages?limit=50{order}&cursor={c}"))
+            .collect()
+    };
+    let by_id: Vec<String> = (0..reads)
+        .filter_map(|_| Some(format!("/messages/{}", stored(&mut rng)?.id().as_str())))
         .collect();
     Ok(vec![
         ("read: first page", repeat("/messages?limit=50".to_owned())),
@@ -138,7 +139,49 @@ fn shapes(
             "read: from+since+q",
             repeat(format!("/messages?from={top_sender}&since={half}&q=hello")),
         ),
-        ("read: keyset page", keyset),
+        ("read: keyset page", keyset("")),
+        (
+            "read: first page desc",
+            repeat("/messages?limit=50&order=desc".to_owned()),
+        ),
+        ("read: keyset page desc", keyset("&order=desc")),
+        ("read: by id", by_id),
+        ("read: conversations", repeat("/conversations".to_owned())),
         ("read: /stats", repeat("/stats".to_owned())),
     ])
+}
+
+/// The read side's targets: by id p99 <= 5 ms, conversations' first page
+/// p99 <= 10 ms, and newest-first pages as fast as oldest-first (p99
+/// within 1.2x).
+fn check_targets(ctx: &mut Ctx<'_>, rows: &[Phase]) {
+    if ctx.o.quick {
+        // A debug build at a few thousand rows: the figures are not the
+        // targets' (`just bench` measures those).
+        return;
+    }
+    let p99 = |name: &str| {
+        rows.iter()
+            .find(|r| r.phase == name)
+            .map_or(f64::NAN, |r| r.p99_ms)
+    };
+    let by_id = p99("read: by id");
+    ctx.report
+        .check(by_id <= 5.0, format!("by id p99 {by_id:.2} ms > 5 ms"));
+    let conversations = p99("read: conversations");
+    ctx.report.check(
+        conversations <= 10.0,
+        format!("conversations p99 {conversations:.2} ms > 10 ms"),
+    );
+    for (asc, desc) in [
+        ("read: first page", "read: first page desc"),
+        ("read: keyset page", "read: keyset page desc"),
+    ] {
+        let ratio = p99(desc) / p99(asc).max(0.05);
+        println!("{desc} p99 = {ratio:.2} x {asc}");
+        ctx.report.check(
+            ratio <= 1.2 || p99(desc) - p99(asc) < 0.5,
+            format!("{desc} p99 is {ratio:.2} x {asc}'s (> 1.2)"),
+        );
+    }
 }
