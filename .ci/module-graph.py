@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # http-actix's layers, lowest first. A module may import a lower layer or
 # its own layer, except that a feature never imports another feature.
 HTTP_LAYERS = {
-    "leaf": {"config", "logging", "metrics", "outcome", "params", "peer", "problem", "tokens", "wake"},
+    "leaf": {"config", "logging", "metrics", "outcome", "params", "peer", "proxies", "problem", "tokens", "wake"},
     "error": {"error"},
     "shared": {"guard", "middleware"},
     "feature": {"ingest", "read", "ops", "jobs"},

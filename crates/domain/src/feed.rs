@@ -82,6 +82,15 @@ impl Seq {
     pub fn as_i64(self) -> i64 {
         i64::try_from(self.0).unwrap_or(i64::MAX)
     }
+
+    /// The clock in microseconds since the epoch: every number a store
+    /// gives from now on is at least this (see
+    /// [`MessageStore::feed`](crate::MessageStore::feed)).
+    #[must_use]
+    pub fn at_least_now() -> Self {
+        let micros = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+        Self(u64::try_from(micros).unwrap_or(0))
+    }
 }
 
 impl std::fmt::Display for Seq {

@@ -173,6 +173,12 @@ pub trait MessageStore: Send + Sync {
     /// store committed them, even while writes go on and whatever their
     /// `ts`. Duplicates get no number of their own.
     ///
+    /// Each new number is also at least the commit's time in microseconds
+    /// since the epoch ([`Seq::at_least_now`](crate::Seq::at_least_now)): a
+    /// store restored from an older backup, or filled by an import, still
+    /// numbers above every position handed out before (while the clock
+    /// moves forward), so a reader's `after` never comes back.
+    ///
     /// # Errors
     /// [`StoreError::Unavailable`] on a temporary fault,
     /// [`StoreError::Internal`] otherwise.

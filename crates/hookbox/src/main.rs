@@ -79,8 +79,10 @@ fn usage(e: &clap::Error) -> ExitCode {
 
 fn serve_from_env() -> ExitCode {
     arenas::limit_malloc_arenas();
-    // Read once, HTTP side then store side, before anything starts.
-    let env = |name: &str| std::env::var(name).ok();
+    // Read once, HTTP side then store side, before anything starts. An
+    // empty value is unset, for every variable: optional settings can sit
+    // empty in a compose file or a manifest.
+    let env = environment;
     let config = match Config::from_lookup(env) {
         Ok(config) => config,
         Err(e) => return fatal(&format!("invalid configuration: {e}")),
@@ -103,6 +105,11 @@ fn serve_from_env() -> ExitCode {
     code
 }
 
+/// A variable of the process environment; empty (or blank) is unset.
+pub(crate) fn environment(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Result<(), String> {
     let metrics = metrics::install().map_err(|e| format!("cannot install metrics: {e}"))?;
     // Opened here, outside the runtime: adapters may block while opening.
@@ -110,7 +117,7 @@ fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Re
     let app = actix_web::rt::System::new().block_on(async {
         let app = Application::build(config, store.clone(), logger.clone(), metrics)
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
-        slog::info!(logger, "hookbox started";
+        slog::info!(logger, # "lifecycle", "hookbox started";
             "host" => config.host.clone(), "port" => app.port(),
             "database" => settings.describe(),
             "schema" => wiring::schema_field(&notes),
@@ -128,7 +135,7 @@ fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Re
     });
     // Dropping the last reference finishes queued writes and closes the file.
     drop(store);
-    slog::info!(logger, "hookbox stopped");
+    slog::info!(logger, # "lifecycle", "hookbox stopped");
     app
 }
 

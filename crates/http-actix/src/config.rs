@@ -2,6 +2,7 @@
 //! start-up. The store's settings (`DATABASE_URL` and each adapter's own
 //! variables) are read by the adapter the binary picks, in `main`'s wiring.
 
+use crate::proxies::TrustedProxies;
 use std::time::Duration;
 
 use domain::{SigningKeys, WebhookSecret};
@@ -33,6 +34,9 @@ pub struct Config {
     /// The origins a browser may call hookbox from
     /// (`CORS_ALLOWED_ORIGINS`); empty sends no CORS headers.
     pub cors_origins: Vec<String>,
+    /// The proxies whose `X-Forwarded-For` names the client in the log
+    /// line (`TRUSTED_PROXIES`); none by default.
+    pub trusted_proxies: TrustedProxies,
     /// The bearer tokens reads require (`API_TOKENS`, `API_TOKENS_FILE`);
     /// `None` leaves reads open.
     pub read_tokens: Option<ReadTokens>,
@@ -142,7 +146,8 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the first variable that is missing or invalid.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        // An empty value is unset, as for every variable.
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }
 
     /// Reads settings through `lookup` (the environment, or a map in tests).
@@ -183,30 +188,17 @@ impl Config {
         let read_tokens = tokens(&lookup, "API_TOKENS", "API_TOKENS_FILE")?;
         let admin_tokens = tokens(&lookup, "ADMIN_TOKENS", "ADMIN_TOKENS_FILE")?;
         let cors_origins = cors_origins(lookup("CORS_ALLOWED_ORIGINS"))?;
-        let defaults = StreamConfig::default();
-        let stream = StreamConfig {
-            max_clients: positive(
-                &lookup,
-                "STREAM_MAX_CLIENTS",
-                defaults.max_clients,
-                "a positive number of clients",
-            )?,
-            client_buffer: positive(
-                &lookup,
-                "STREAM_CLIENT_BUFFER",
-                defaults.client_buffer,
-                "a positive number of events",
-            )?,
-            heartbeat: Duration::from_secs(
-                u64::try_from(positive(
-                    &lookup,
-                    "STREAM_HEARTBEAT_SECONDS",
-                    15,
-                    "a positive number of seconds",
-                )?)
-                .unwrap_or(15),
-            ),
+        let trusted_proxies = match lookup("TRUSTED_PROXIES") {
+            None => TrustedProxies::default(),
+            Some(v) => TrustedProxies::parse(&v).map_err(|_| {
+                invalid(
+                    "TRUSTED_PROXIES",
+                    "a comma-separated list of IP addresses or CIDR blocks like 10.0.0.0/8",
+                    v,
+                )
+            })?,
         };
+        let stream = stream(&lookup)?;
         let retention = match lookup("RETENTION") {
             None => None,
             Some(v) if v.trim().is_empty() => None,
@@ -238,10 +230,40 @@ impl Config {
             read_tokens,
             admin_tokens,
             cors_origins,
+            trusted_proxies,
             stream,
             retention,
         })
     }
+}
+
+/// The stream's limits: `STREAM_MAX_CLIENTS`, `STREAM_CLIENT_BUFFER`,
+/// `STREAM_HEARTBEAT_SECONDS`.
+fn stream(lookup: &impl Fn(&str) -> Option<String>) -> Result<StreamConfig, ConfigError> {
+    let defaults = StreamConfig::default();
+    Ok(StreamConfig {
+        max_clients: positive(
+            lookup,
+            "STREAM_MAX_CLIENTS",
+            defaults.max_clients,
+            "a positive number of clients",
+        )?,
+        client_buffer: positive(
+            lookup,
+            "STREAM_CLIENT_BUFFER",
+            defaults.client_buffer,
+            "a positive number of events",
+        )?,
+        heartbeat: Duration::from_secs(
+            u64::try_from(positive(
+                lookup,
+                "STREAM_HEARTBEAT_SECONDS",
+                15,
+                "a positive number of seconds",
+            )?)
+            .unwrap_or(15),
+        ),
+    })
 }
 
 /// A positive whole number from `name`, or `default` when unset.
@@ -441,13 +463,12 @@ pub fn parse_period(text: &str) -> Option<Duration> {
 }
 
 fn parse_level(value: &str) -> Option<slog::Level> {
+    // Exactly the documented four, in any case.
     match value.trim().to_ascii_uppercase().as_str() {
-        "TRACE" => Some(slog::Level::Trace),
         "DEBUG" => Some(slog::Level::Debug),
         "INFO" => Some(slog::Level::Info),
-        "WARN" | "WARNING" => Some(slog::Level::Warning),
+        "WARN" => Some(slog::Level::Warning),
         "ERROR" => Some(slog::Level::Error),
-        "CRITICAL" => Some(slog::Level::Critical),
         _ => None,
     }
 }

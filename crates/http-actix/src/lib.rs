@@ -8,6 +8,7 @@ pub mod outcome;
 mod params;
 mod peer;
 pub mod problem;
+pub mod proxies;
 pub mod tokens;
 mod wake;
 

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use slog::{Drain, FnValue, Level, LevelFilter, Logger, PushFnValue, Record, o};
+use slog::{Drain, FnValue, Level, Logger, PushFnValue, Record, o};
 use time::OffsetDateTime;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
@@ -43,9 +43,18 @@ pub fn json_logger(out: impl Write + Send + 'static, level: Level) -> (Logger, L
         .overflow_strategy(slog_async::OverflowStrategy::Block)
         .thread_name("hookbox-log".into())
         .build_with_guard();
-    let drain = LevelFilter::new(drain.fuse(), level).fuse();
+    // Lifecycle lines (started, stopped) are written at every level: the
+    // start-up line carries the port, which an operator always needs.
+    let drain = slog::Filter::new(drain.fuse(), move |r: &Record<'_>| {
+        r.level().is_at_least(level) || r.tag() == LIFECYCLE
+    })
+    .fuse();
     (Logger::root(drain, o!()), guard)
 }
+
+/// The tag of lines written whatever `LOG_LEVEL` is:
+/// `slog::info!(logger, # "lifecycle", "hookbox started")`.
+pub const LIFECYCLE: &str = "lifecycle";
 
 /// The names `LOG_LEVEL` accepts, used in the `level` field too.
 #[must_use]

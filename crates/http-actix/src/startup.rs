@@ -97,7 +97,7 @@ impl Application {
             read: config.read_tokens.clone(),
         });
         let cors_origins = web::Data::new(CorsOrigins(config.cors_origins.clone()));
-        let observer = web::Data::new(Observer::new(logger));
+        let observer = web::Data::new(Observer::behind(logger, config.trusted_proxies.clone()));
         let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let server = HttpServer::new(move || {
             App::new()

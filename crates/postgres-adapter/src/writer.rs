@@ -199,12 +199,13 @@ fn commit(
     // next batch (here or on another replica) numbers after this one and
     // commits after it. A reader therefore never sees a number before all
     // smaller ones. Duplicates skip their number; rollbacks give theirs back.
-    let last_seq: i64 = tx
-        .query_one(
+    let last_seq: i64 = store_kit::numbers::base(
+        tx.query_one(
             "SELECT last_seq FROM feed_counter WHERE id = 1 FOR UPDATE",
             &[],
         )?
-        .get(0);
+        .get(0),
+    );
     let seqs: Vec<i64> = candidates
         .iter()
         .map(|(place, _)| last_seq + 1 + i64::try_from(*place).unwrap_or(i64::MAX))

@@ -440,8 +440,10 @@ fn write_batch(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Ins
         .unwrap_or_default();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(batch.iter().map(|j| j.messages.len()).sum());
-    // One writer, so numbers follow commit order; read under the write lock.
-    let mut seq: i64 = tx.prepare_cached(LAST_SEQ)?.query_row([], |r| r.get(0))?;
+    // One writer, so numbers follow commit order; read under the write
+    // lock. Never below the clock (see `store_kit::numbers`).
+    let last: i64 = tx.prepare_cached(LAST_SEQ)?.query_row([], |r| r.get(0))?;
+    let mut seq = store_kit::numbers::base(last);
     let mut created = Tally::default();
     {
         let mut insert = tx.prepare_cached(INSERT)?;

@@ -280,5 +280,103 @@ fn log_level_filters() {
                 m
             });
     assert_eq!(levels.get("ERROR"), Some(&1), "{levels:?}");
-    assert_eq!(levels.get("INFO"), None, "{levels:?}");
+    // The one INFO line is the start-up line, written at every level.
+    assert_eq!(levels.get("INFO"), Some(&1), "{levels:?}");
+    let lines = parse_lines(&server.stdout());
+    let started = lines
+        .iter()
+        .find(|l| l["level"] == "INFO")
+        .expect("an INFO line");
+    assert_eq!(started["msg"], "hookbox started");
+    assert_eq!(started["port"].to_string(), port, "it carries the port");
+}
+
+/// `LOG_LEVEL` takes exactly `DEBUG`, `INFO`, `WARN` and `ERROR` (any
+/// case); anything else stops start-up with one line naming it. At `WARN`
+/// the start-up line, with the port, is still written.
+#[test]
+fn log_level_is_strict_and_the_start_up_line_always_shows() {
+    for bad in ["TRACE", "WARNING", "CRITICAL", "verbose"] {
+        let failure = Server::builder()
+            .env("LOG_LEVEL", bad)
+            .try_start()
+            .expect_err("an undocumented level is refused");
+        let output = [failure.stdout, failure.stderr].concat().join("\n");
+        assert!(output.contains("LOG_LEVEL"), "{bad}: {output}");
+        assert_eq!(failure.status.and_then(|s| s.code()), Some(2), "{bad}");
+    }
+    // Empty is unset: INFO.
+    let quiet = Server::builder().env("LOG_LEVEL", "").start();
+    assert_eq!(
+        quiet.client().get("/health/live").expect("live").status,
+        200
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        parse_lines(&quiet.stdout())
+            .iter()
+            .any(|l| l["msg"] == "request" && l["level"] == "INFO"),
+        "an empty LOG_LEVEL is INFO: request lines are written"
+    );
+    let server = Server::builder().env("LOG_LEVEL", "warn").start();
+    let lines = parse_lines(&server.stdout());
+    let started = lines
+        .iter()
+        .find(|l| l["msg"] == "hookbox started")
+        .expect("the start-up line at WARN");
+    assert_eq!(started["port"], server.port());
+}
+
+/// Each request line names its client: the peer, or behind a proxy in
+/// `TRUSTED_PROXIES` the first untrusted `X-Forwarded-For` hop; a header
+/// from an untrusted peer is ignored.
+#[test]
+fn request_lines_name_the_client() {
+    let client_of = |server: &Server, xff: Option<&str>| -> String {
+        let headers: Vec<(&str, &str)> = xff.map(|v| ("X-Forwarded-For", v)).into_iter().collect();
+        let r = server
+            .client()
+            .request("GET", "/health/live", &headers, None)
+            .expect("get");
+        let id = r.header("x-request-id").expect("request id").to_owned();
+        let line = (0..50)
+            .find_map(|_| {
+                let found = parse_lines(&server.stdout())
+                    .into_iter()
+                    .find(|l| l["request_id"] == id.as_str());
+                if found.is_none() {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                found
+            })
+            .expect("the request's line");
+        line["client_ip"].as_str().expect("client_ip").to_owned()
+    };
+    let direct = Server::start();
+    assert_eq!(client_of(&direct, None), "127.0.0.1");
+    assert_eq!(
+        client_of(&direct, Some("203.0.113.7")),
+        "127.0.0.1",
+        "a forged header from an untrusted peer is ignored"
+    );
+    let proxied = Server::builder()
+        .env("TRUSTED_PROXIES", "127.0.0.0/8, 10.0.0.0/8")
+        .start();
+    assert_eq!(client_of(&proxied, Some("203.0.113.7")), "203.0.113.7");
+    assert_eq!(
+        client_of(&proxied, Some("198.51.100.1, 203.0.113.7, 10.1.2.3")),
+        "203.0.113.7",
+        "the first untrusted hop from the right; the forged left one is not believed"
+    );
+    assert_eq!(client_of(&proxied, None), "127.0.0.1");
+    let bad = Server::builder()
+        .env("TRUSTED_PROXIES", "10.0.0.0/33")
+        .try_start()
+        .expect_err("a bad block is refused");
+    assert!(
+        [bad.stdout, bad.stderr]
+            .concat()
+            .join("\n")
+            .contains("TRUSTED_PROXIES")
+    );
 }

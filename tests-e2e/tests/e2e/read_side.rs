@@ -285,20 +285,7 @@ fn erasure_reaches_every_read_while_a_stream_is_open() {
     let server = Server::builder().env("ADMIN_TOKENS", ADMIN).start();
     let c = server.client();
     let victim = "+15550666";
-    for i in 0..30 {
-        let (from, text) = if i % 3 == 0 {
-            (victim, "my secret address")
-        } else {
-            ("+15550001", "a secret for everyone")
-        };
-        post(
-            c,
-            &format!("e{i:02}"),
-            from,
-            &format!("2025-03-{:02}T10:00:00Z", 1 + i % 20),
-            text,
-        );
-    }
+    seed_thirty(c, victim);
     let before = counts(c);
     assert_eq!(before.0["total_messages"], 30);
     assert_eq!(before.1["total"], 30);
@@ -311,8 +298,12 @@ fn erasure_reaches_every_read_while_a_stream_is_open() {
         &[("Authorization", &auth_header)],
     )
     .expect("stream");
+    let seen = std::cell::Cell::new(0);
     let replayed = stream
-        .until(Duration::from_secs(10), |e| e.id.as_deref() == Some("30"))
+        .until(Duration::from_secs(10), |e| {
+            seen.set(seen.get() + usize::from(e.id.is_some()));
+            seen.get() == 30
+        })
         .expect("replay");
     assert_eq!(replayed.iter().filter(|e| e.id.is_some()).count(), 30);
 
@@ -383,6 +374,32 @@ fn erasure_reaches_every_read_while_a_stream_is_open() {
             .all(|m| m["from"] != victim)
     );
 
+    counts_after_erasure(c, victim);
+    audit_lines(&server, victim);
+
+    // A later post of an erased id is a new delivery.
+    post(c, "e00", victim, "2025-03-01T10:00:00Z", "back");
+    let back = get(c, "/messages/e00", Some(ADMIN)).json();
+    assert!(back["seq"].as_u64() > whole_data.last().and_then(|m| m["seq"].as_u64()));
+}
+
+/// Thirty messages: every third from `victim`, the rest from `+15550001`,
+/// on twenty days of March 2025; every text holds "secret".
+fn seed_thirty(c: Client, victim: &str) {
+    for i in 0..30 {
+        let (from, text) = if i % 3 == 0 {
+            (victim, "my secret address")
+        } else {
+            ("+15550001", "a secret for everyone")
+        };
+        let ts = format!("2025-03-{:02}T10:00:00Z", 1 + i % 20);
+        post(c, &format!("e{i:02}"), from, &ts, text);
+    }
+}
+
+/// The counts and reads after `erasure_reaches_every_read_while_a_stream_is_open`'s
+/// erasures: 20 messages of one sender are left.
+fn counts_after_erasure(c: Client, victim: &str) {
     let (stats, search, daily) = counts(c);
     assert_eq!(stats["total_messages"], 20, "30 - 10 - 1 + 1");
     assert_eq!(stats["senders_count"], 1, "the victim is gone");
@@ -417,8 +434,10 @@ fn erasure_reaches_every_read_while_a_stream_is_open() {
     assert_eq!(talks["data"].as_array().expect("data").len(), 1);
     let scrape = c.get("/metrics").expect("metrics").text();
     assert_eq!(metric(&scrape, "hookbox_erased_messages_total"), Some(11.0));
+}
 
-    // One audit line per erasure, with a fingerprint and never the token.
+/// One audit line per erasure, with a fingerprint and never the token.
+fn audit_lines(server: &Server, victim: &str) {
     let lines = server.stdout();
     let audits: Vec<Value> = lines
         .iter()
@@ -437,11 +456,6 @@ fn erasure_reaches_every_read_while_a_stream_is_open() {
         lines.iter().all(|l| !l.contains(ADMIN)),
         "the token is never logged"
     );
-
-    // A later post of an erased id is a new delivery.
-    post(c, "e00", victim, "2025-03-01T10:00:00Z", "back");
-    let back = get(c, "/messages/e00", Some(ADMIN)).json();
-    assert!(back["seq"].as_u64() > whole_data.last().and_then(|m| m["seq"].as_u64()));
 }
 
 /// The export is NDJSON in feed order, every full record, filtered by
@@ -494,7 +508,11 @@ fn export_is_ndjson_in_feed_order_with_filters() {
         pick("/messages/export?since=2025-01-02T00:00:00Z&until=2025-01-04T00:00:00Z"),
         ["x0", "x3"]
     );
-    assert_eq!(pick("/messages/export?after=2"), ["x2", "x3"]);
+    let second = lines[1]["seq"].as_u64().expect("seq");
+    assert_eq!(
+        pick(&format!("/messages/export?after={second}")),
+        ["x2", "x3"]
+    );
     assert_eq!(
         c.get("/messages/export?since=soon").expect("bad").status,
         422

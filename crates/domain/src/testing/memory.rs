@@ -64,7 +64,7 @@ impl MessageStore for MemoryStore {
         let key = order_key(&message);
         let at = all.sorted.partition_point(|m| order_key(m) < key);
         all.sorted.insert(at, message.clone());
-        all.last_seq += 1;
+        all.last_seq = (all.last_seq + 1).max(Seq::at_least_now().as_i64());
         let seq = Seq::new(all.last_seq).unwrap_or_default();
         all.stored.push(FeedItem {
             seq,

@@ -1,6 +1,7 @@
 //! The middleware every request passes through: request id, one JSON log
 //! line, and the HTTP metrics.
 
+use crate::proxies::TrustedProxies;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::panic::AssertUnwindSafe;
@@ -33,15 +34,24 @@ const WHATSAPP_PATH: &str = "/webhook/whatsapp";
 pub struct Observer {
     logger: Logger,
     ids: RequestIds,
+    proxies: TrustedProxies,
 }
 
 impl Observer {
-    /// Logs through `logger`.
+    /// Logs through `logger`; the client is the peer.
     #[must_use]
     pub fn new(logger: Logger) -> Self {
+        Self::behind(logger, TrustedProxies::default())
+    }
+
+    /// Logs through `logger`; behind `proxies`, the client is the first
+    /// untrusted `X-Forwarded-For` hop.
+    #[must_use]
+    pub fn behind(logger: Logger, proxies: TrustedProxies) -> Self {
         Self {
             logger,
             ids: RequestIds::new(),
+            proxies,
         }
     }
 }
@@ -132,6 +142,16 @@ pub async fn observe(
         });
     let method = req.method().clone();
     let path = req.path().to_owned();
+    let client_ip = observer.as_ref().and_then(|o| {
+        let forwarded: Vec<&str> = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        o.proxies
+            .client(req.peer_addr().map(|a| a.ip()), &forwarded)
+            .map(|ip| ip.to_string())
+    });
 
     // Handlers turn their errors into responses; an `Err` here comes from
     // the framework itself, or from a panic caught below. It is logged and
@@ -155,6 +175,7 @@ pub async fn observe(
                         latency_ms: start.elapsed().as_secs_f64() * 1000.0,
                         outcome: None,
                         cause: Some(&cause_of(&e)),
+                        client_ip: client_ip.as_deref(),
                     },
                 );
             }
@@ -197,6 +218,7 @@ pub async fn observe(
                 latency_ms,
                 outcome: outcome.as_ref(),
                 cause: cause.as_deref(),
+                client_ip: client_ip.as_deref(),
             },
         );
     }
@@ -245,6 +267,7 @@ struct RequestLine<'a> {
     latency_ms: f64,
     outcome: Option<&'a WebhookOutcome>,
     cause: Option<&'a str>,
+    client_ip: Option<&'a str>,
 }
 
 fn log_request(logger: &Logger, line: &RequestLine<'_>) {
@@ -259,6 +282,10 @@ fn log_request(logger: &Logger, line: &RequestLine<'_>) {
         "status" => line.status.as_u16(),
         "latency_ms" => latency_ms,
     ));
+    let logger = match line.client_ip {
+        Some(ip) => logger.new(slog::o!("client_ip" => ip.to_owned())),
+        None => logger,
+    };
     let logger = match line.cause {
         Some(cause) => logger.new(slog::o!("error" => cause.to_owned())),
         None => logger,

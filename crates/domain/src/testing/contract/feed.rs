@@ -19,6 +19,7 @@ pub fn feed_follows_the_order_of_storage(store: &dyn MessageStore) {
     let empty = store.feed(&FeedQuery::default()).expect("feed");
     assert_eq!((empty.items.len(), empty.next), (0, Seq::START));
     assert_eq!(store.last_seq().expect("last_seq"), Seq::START, "empty");
+    let before = Seq::at_least_now();
     // Stored with ever older `ts`: the feed keeps the order of storage.
     let stored = [
         ("f1", "+911", "2025-03-01T00:00:00Z", Some("Hello one")),
@@ -40,6 +41,11 @@ pub fn feed_follows_the_order_of_storage(store: &dyn MessageStore) {
             );
         }
     }
+    let first = store.feed(&FeedQuery::default()).expect("feed");
+    assert!(
+        first.items.iter().all(|i| i.seq >= before),
+        "every number is at least the clock in microseconds at its commit"
+    );
     let all = walk_feed(
         store,
         &FeedQuery {
