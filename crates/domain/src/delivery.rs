@@ -296,3 +296,43 @@ mod tests {
         assert_eq!(Event::new("", Vec::new()).field(), "unknown");
     }
 }
+
+/// Where a page of kept status reports starts: after this message's report
+/// of this state, in `(message_id, state name)` byte order.
+pub type StatusKey = (String, DeliveryState);
+
+/// A request for kept status reports, to export them: one per (message,
+/// state), by `message_id` then state name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusReportQuery {
+    /// Only reports after this one; from the start when `None`.
+    pub after: Option<StatusKey>,
+    /// Page size.
+    pub limit: crate::FeedLimit,
+}
+
+/// One page of kept status reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReportPage {
+    /// The reports, in order.
+    pub items: Vec<StatusUpdate>,
+    /// Where the next page starts; `None` when this one is the last.
+    pub next: Option<StatusKey>,
+}
+
+impl StatusReportPage {
+    /// A page of `items`, read with one more than `limit` asked for: the
+    /// extra one only says that a next page exists.
+    #[must_use]
+    pub fn from_overfetch(mut items: Vec<StatusUpdate>, limit: crate::FeedLimit) -> Self {
+        let limit = usize::try_from(limit.get()).unwrap_or(usize::MAX);
+        let more = items.len() > limit;
+        items.truncate(limit);
+        let next = if more {
+            items.last().map(|u| (u.message_id().to_owned(), u.state()))
+        } else {
+            None
+        };
+        Self { items, next }
+    }
+}

@@ -21,7 +21,8 @@ pub mod testing;
 
 pub use conversation::{Conversation, ConversationCursor, ConversationPage, ConversationQuery};
 pub use delivery::{
-    DeliveryState, DeliveryStatus, Event, EventPage, EventQuery, StatusUpdate, StoredEvent,
+    DeliveryState, DeliveryStatus, Event, EventPage, EventQuery, StatusKey, StatusReportPage,
+    StatusReportQuery, StatusUpdate, StoredEvent,
 };
 pub use erasure::Erasure;
 pub use feed::{
@@ -43,5 +44,5 @@ pub use standard_webhooks::{
     DEFAULT_TOLERANCE_SECONDS, StandardHeaders, StandardSignatureError, parse_signatures,
 };
 pub use stats::{SenderCount, Stats, TOP_SENDERS};
-pub use store::{InsertOutcome, MessageStore, StoreError, SubmitResult};
+pub use store::{InsertOutcome, MessageStore, PoolGauges, StoreError, StoreGauges, SubmitResult};
 pub use timestamp::{Timestamp, TimestampError};

@@ -156,6 +156,12 @@ impl SigningKeys {
         &self.primary
     }
 
+    /// How many older secrets are still accepted.
+    #[must_use]
+    pub fn previous_count(&self) -> usize {
+        self.previous.len()
+    }
+
     /// Every accepted secret with its slot, the primary first.
     pub(crate) fn all(&self) -> impl Iterator<Item = (SecretSlot, &WebhookSecret)> {
         std::iter::once((SecretSlot::Primary, &self.primary))

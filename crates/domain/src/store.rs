@@ -1,7 +1,9 @@
 //! The [`MessageStore`] port: what hookbox needs from storage.
 
 use crate::conversation::{ConversationPage, ConversationQuery};
-use crate::delivery::{DeliveryStatus, Event, EventPage, EventQuery, StatusUpdate};
+use crate::delivery::{
+    DeliveryStatus, Event, EventPage, EventQuery, StatusReportPage, StatusReportQuery, StatusUpdate,
+};
 use crate::erasure::Erasure;
 use crate::feed::{DayCount, FeedItem, FeedPage, FeedQuery};
 use crate::message::{Message, MessageId};
@@ -70,6 +72,30 @@ impl StoreError {
             Self::Internal(cause) => Self::Internal(cause.to_string().into()),
         }
     }
+}
+
+/// What a store's own gauges read now (its write queue, its connection
+/// pool), for a metrics scrape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreGauges {
+    /// Writes queued for the writer, not yet taken.
+    pub write_queue_depth: u64,
+    /// How many writes the queue holds before refusing (`WRITE_QUEUE`).
+    pub write_queue_capacity: u64,
+    /// A pool's open connections and the idle ones among them, where the
+    /// store keeps a pool of connections to a server.
+    pub pool: Option<PoolGauges>,
+}
+
+/// A connection pool's state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolGauges {
+    /// Connections open now.
+    pub connections: u64,
+    /// Of those, the ones not in use.
+    pub idle: u64,
+    /// The most it opens.
+    pub max: u64,
 }
 
 /// Durable, idempotent storage of messages.
@@ -247,6 +273,15 @@ pub trait MessageStore: Send + Sync {
     /// [`StoreError::Internal`] otherwise.
     fn status(&self, message_id: &str) -> Result<Option<DeliveryStatus>, StoreError>;
 
+    /// The kept status reports themselves (one per message and state), by
+    /// `message_id` then state name, after `query.after`, at most
+    /// `query.limit`: what an export carries.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] on a temporary fault,
+    /// [`StoreError::Internal`] otherwise.
+    fn status_reports(&self, query: &StatusReportQuery) -> Result<StatusReportPage, StoreError>;
+
     /// Keeps events, in one transaction; one outcome each, in order. An
     /// event whose [`Event::digest`] is kept already (a replay, or a copy
     /// earlier in the call) is `Duplicate`. Created events are numbered as
@@ -278,6 +313,12 @@ pub trait MessageStore: Send + Sync {
         received_before: time::OffsetDateTime,
         max: u32,
     ) -> Result<u64, StoreError>;
+
+    /// Its gauges now; cheap (no round trip), called at every scrape. The
+    /// default reads all zero.
+    fn gauges(&self) -> StoreGauges {
+        StoreGauges::default()
+    }
 
     /// Whether the store can serve now: a real round trip to the storage, and
     /// the schema at the expected version.

@@ -3,14 +3,19 @@
 //! the store and serves.
 
 mod arenas;
+mod backup;
+mod check;
 mod healthcheck;
+mod shell;
 mod sign;
+mod transfer;
 mod wiring;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use http_actix::{Application, Config, logging, metrics};
+use shell::{environment, fatal};
 use wiring::StoreSettings;
 
 /// The command line.
@@ -35,6 +40,19 @@ enum Command {
     Sign(sign::SignArgs),
     /// Probe the local server's /health/ready: exit 0 when ready, 1 if not.
     Healthcheck,
+    /// Validate the configuration, open the store, print the resolved
+    /// settings (no secrets): exit 0, or 2 with the error.
+    CheckConfig,
+    /// Apply the store's migrations and exit (for deploy pipelines).
+    Migrate,
+    /// Copy the SQLite database, consistently, while the server runs.
+    Backup(backup::BackupArgs),
+    /// Put a SQLite backup in place of the database (stop the server first).
+    Restore(backup::RestoreArgs),
+    /// Write every record (messages, statuses, events) as NDJSON.
+    Export(transfer::ExportArgs),
+    /// Store the records of an export; what is stored already is skipped.
+    Import(transfer::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +66,12 @@ fn main() -> ExitCode {
         Command::Serve => serve_from_env(),
         Command::Sign(args) => sign::print(&args),
         Command::Healthcheck => healthcheck::run(),
+        Command::CheckConfig => check::check_config(),
+        Command::Migrate => check::migrate(),
+        Command::Backup(args) => backup::backup(&args),
+        Command::Restore(args) => backup::restore(&args),
+        Command::Export(args) => transfer::export(&args),
+        Command::Import(args) => transfer::import(&args),
     }
 }
 
@@ -105,11 +129,6 @@ fn serve_from_env() -> ExitCode {
     code
 }
 
-/// A variable of the process environment; empty (or blank) is unset.
-pub(crate) fn environment(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Result<(), String> {
     let metrics = metrics::install().map_err(|e| format!("cannot install metrics: {e}"))?;
     // Opened here, outside the runtime: adapters may block while opening.
@@ -137,23 +156,6 @@ fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Re
     drop(store);
     slog::info!(logger, # "lifecycle", "hookbox stopped");
     app
-}
-
-#[expect(
-    clippy::print_stdout,
-    reason = "the logger is not built yet; stdout must still carry JSON"
-)]
-fn fatal(message: &str) -> ExitCode {
-    // The logger needs a valid configuration; this one line goes to both
-    // streams so it shows in `docker logs` and on a terminal.
-    let line = serde_json::json!({
-        "ts": logging::now_rfc3339_ms(),
-        "level": "ERROR",
-        "msg": message,
-    });
-    println!("{line}");
-    eprintln!("hookbox: {message}");
-    ExitCode::from(2)
 }
 
 #[cfg(test)]

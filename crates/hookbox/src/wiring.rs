@@ -68,6 +68,37 @@ impl StoreSettings {
         }
     }
 
+    /// The store's resolved settings, for `check-config` (no secrets: a
+    /// PostgreSQL URL is shown as host, port and database).
+    pub(crate) fn summary(&self) -> serde_json::Value {
+        match self {
+            Self::Sqlite(c) => serde_json::json!({
+                "kind": "sqlite",
+                "path": c.path.display().to_string(),
+                "search_index": c.search_index,
+                "write_queue": c.write_queue,
+            }),
+            Self::Postgres(c) => serde_json::json!({
+                "kind": "postgres",
+                "target": c.describe(),
+                "ssl_mode": format!("{:?}", c.ssl_mode),
+                "pool_size": c.pool_size,
+                "connect_timeout_ms": c.connect_timeout.as_millis(),
+                "statement_timeout_ms": c.statement_timeout.as_millis(),
+                "search_index": c.search_index,
+                "write_queue": c.write_queue,
+            }),
+        }
+    }
+
+    /// The SQLite file, when the store is SQLite.
+    pub(crate) fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Self::Sqlite(c) => Some(&c.path),
+            Self::Postgres(_) => None,
+        }
+    }
+
     /// Opens the store; what opening it did (a migration, a search index
     /// that cannot be had) comes back as notes for the log. Call outside the
     /// async runtime: adapters may block, and the PostgreSQL client runs
@@ -84,13 +115,15 @@ impl StoreSettings {
                 let store = PostgresStore::open(config).map_err(|e| e.to_string())?;
                 let mut notes = Vec::new();
                 let database = store.target().to_owned();
-                if let Migration::Done { from } = store.migration()
-                    && from != postgres_adapter::SCHEMA_VERSION
-                {
-                    notes.push(StoreNote::Migrated {
-                        from,
-                        to: postgres_adapter::SCHEMA_VERSION,
-                    });
+                match store.migration() {
+                    Migration::Done { from } if from != postgres_adapter::SCHEMA_VERSION => {
+                        notes.push(StoreNote::Migrated {
+                            from,
+                            to: postgres_adapter::SCHEMA_VERSION,
+                        });
+                    }
+                    Migration::Newer { found } => notes.push(StoreNote::Newer { found }),
+                    _ => {}
                 }
                 if let SearchIndex::Unavailable(reason) = store.search_index() {
                     notes.push(StoreNote::SearchIndexUnavailable {
@@ -110,6 +143,9 @@ pub(crate) enum StoreNote {
     /// This replica migrated the schema (the others found it done): said
     /// in the start-up line's `schema` field.
     Migrated { from: i32, to: i32 },
+    /// A newer build migrated the database to `found`, keeping this build
+    /// compatible: it serves on.
+    Newer { found: i32 },
     /// `SEARCH_INDEX=on`, but the database refused `pg_trgm`: a WARN line.
     SearchIndexUnavailable { database: String, reason: String },
 }
@@ -123,6 +159,10 @@ pub(crate) fn schema_field(notes: &[StoreNote]) -> String {
             StoreNote::Migrated { from, to } => {
                 Some(format!("migrated from version {from} to {to}"))
             }
+            StoreNote::Newer { found } => Some(format!(
+                "newer (version {found}) and compatible with this build's {}",
+                postgres_adapter::SCHEMA_VERSION
+            )),
             StoreNote::SearchIndexUnavailable { .. } => None,
         })
         .unwrap_or_else(|| "current".to_owned())

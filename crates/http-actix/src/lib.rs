@@ -27,6 +27,12 @@ mod read;
 
 // The route table and the app factory: the only modules that name features.
 mod routes;
+
+/// The records `GET /messages/export` writes, one per NDJSON line, for
+/// tools that write the same format (`hookbox export`).
+pub mod wire {
+    pub use crate::read::record_line;
+}
 pub mod startup;
 
 pub use config::{Config, ConfigError};

@@ -31,6 +31,29 @@ pub const PURGED_RECORDS: &str = "hookbox_purged_records_total";
 pub const PURGED_MESSAGES: &str = "hookbox_purged_messages_total";
 /// Counter: messages deleted by erasure requests (`DELETE /messages…`).
 pub const ERASED_MESSAGES: &str = "hookbox_erased_messages_total";
+/// Gauge: writes queued for the store's writer, not yet taken.
+pub const WRITE_QUEUE_DEPTH: &str = "hookbox_write_queue_depth";
+/// Gauge: how many writes the queue holds (`WRITE_QUEUE`).
+pub const WRITE_QUEUE_CAPACITY: &str = "hookbox_write_queue_capacity";
+/// Histogram: each write transaction's time, commit included, in ms
+/// (recorded by the stores; the name is theirs, repeated for the buckets).
+pub const COMMIT_LATENCY: &str = "hookbox_commit_latency_ms";
+/// Histogram: messages per write transaction (as [`COMMIT_LATENCY`]).
+pub const COMMIT_BATCH_SIZE: &str = "hookbox_commit_batch_size";
+/// Gauge: PostgreSQL read pool connections open.
+pub const POOL_CONNECTIONS: &str = "hookbox_postgres_pool_connections";
+/// Gauge: of those, idle.
+pub const POOL_IDLE: &str = "hookbox_postgres_pool_idle";
+/// Gauge: the most the pool opens (`POSTGRES_POOL_SIZE`).
+pub const POOL_MAX: &str = "hookbox_postgres_pool_max";
+/// Gauge: the feed's last number (`seq`) given so far.
+pub const FEED_LAST_SEQ: &str = "hookbox_feed_last_seq";
+/// Gauge: 1 when `/health/ready` would answer 200, else 0.
+pub const READY: &str = "hookbox_ready";
+/// The batch-size buckets.
+pub const BATCH_BUCKETS: &[f64] = &[
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+];
 /// Gauge: `GET /messages/stream` connections open now.
 pub const OPEN_STREAMS: &str = "hookbox_open_streams";
 /// Gauge: always 1, labelled with the `version`.
@@ -53,6 +76,8 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
             Matcher::Full(REQUEST_LATENCY.to_owned()),
             LATENCY_BUCKETS_MS,
         )?
+        .set_buckets_for_metric(Matcher::Full(COMMIT_LATENCY.to_owned()), LATENCY_BUCKETS_MS)?
+        .set_buckets_for_metric(Matcher::Full(COMMIT_BATCH_SIZE.to_owned()), BATCH_BUCKETS)?
         .install_recorder()?;
     let upkeep = handle.clone();
     std::thread::Builder::new()
@@ -175,6 +200,27 @@ fn describe() {
         "Messages deleted by erasure requests (DELETE /messages/{id}, DELETE /messages?from=)"
     );
     metrics::counter!(ERASED_MESSAGES).increment(0);
+    metrics::describe_gauge!(
+        WRITE_QUEUE_DEPTH,
+        "Writes queued for the store's writer, not yet taken"
+    );
+    metrics::describe_gauge!(
+        WRITE_QUEUE_CAPACITY,
+        "Writes the queue holds before refusing (WRITE_QUEUE)"
+    );
+    metrics::describe_histogram!(
+        COMMIT_LATENCY,
+        "Each write transaction's time, commit included, in milliseconds"
+    );
+    metrics::describe_histogram!(COMMIT_BATCH_SIZE, "Messages per write transaction");
+    metrics::describe_gauge!(POOL_CONNECTIONS, "PostgreSQL read pool: connections open");
+    metrics::describe_gauge!(POOL_IDLE, "PostgreSQL read pool: idle connections");
+    metrics::describe_gauge!(
+        POOL_MAX,
+        "PostgreSQL read pool: the most it opens (POSTGRES_POOL_SIZE)"
+    );
+    metrics::describe_gauge!(FEED_LAST_SEQ, "The feed's last number (seq) given so far");
+    metrics::describe_gauge!(READY, "1 when /health/ready answers 200, else 0");
     metrics::describe_counter!(PURGED_RECORDS, "Statuses and events deleted by RETENTION");
     metrics::counter!(PURGED_RECORDS).increment(0);
     metrics::describe_gauge!(OPEN_STREAMS, "Open /messages/stream connections");

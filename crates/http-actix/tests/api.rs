@@ -64,6 +64,12 @@ impl MessageStore for BrokenStore {
     fn purge_records(&self, _: time::OffsetDateTime, _: u32) -> Result<u64, StoreError> {
         Err((self.fail)())
     }
+    fn status_reports(
+        &self,
+        _: &domain::StatusReportQuery,
+    ) -> Result<domain::StatusReportPage, StoreError> {
+        Err((self.fail)())
+    }
     fn get(&self, _: &domain::MessageId) -> Result<Option<domain::FeedItem>, StoreError> {
         Err((self.fail)())
     }

@@ -111,6 +111,33 @@ fn transient_code(code: &SqlState) -> bool {
 
 /// Whether the same transaction may simply be run again (another replica's
 /// transaction won a race).
+/// Why a write did not happen: the database failed, or its schema is one
+/// this build may not write (a newer, incompatible migration ran).
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    Db(postgres::Error),
+    /// The schema version found.
+    Refused(i32),
+}
+
+impl From<postgres::Error> for WriteError {
+    fn from(e: postgres::Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+/// A failed write as the port's error: a refusal is
+/// [`StoreError::SchemaMismatch`] (a 503, not ready), nothing written.
+pub(crate) fn write_error(e: WriteError) -> StoreError {
+    match e {
+        WriteError::Db(e) => store_error(e),
+        WriteError::Refused(found) => StoreError::SchemaMismatch {
+            found: i64::from(found),
+            expected: i64::from(crate::schema::SCHEMA_VERSION),
+        },
+    }
+}
+
 pub(crate) fn retry_at_once(e: &postgres::Error) -> bool {
     e.code()
         .is_some_and(|c| matches!(c.code(), "40001" | "40P01"))

@@ -12,7 +12,7 @@ mod writer;
 
 pub use connect::ConnectError;
 pub use error::{DbError, OpenError};
-pub use schema::{Migration, SCHEMA_VERSION, SearchIndex};
+pub use schema::{COMPATIBLE_FROM, Migration, SCHEMA_VERSION, SearchIndex};
 pub use settings::{PostgresConfig, SCHEMES, SettingsError, SslMode};
 pub use store::PostgresStore;
 pub use tls::TlsError;

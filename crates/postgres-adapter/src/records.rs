@@ -7,13 +7,13 @@ use domain::{
 use postgres::GenericClient;
 use store_kit::rows::{from_micros, micros, pack, unpack};
 
-use crate::error::store_error;
+use crate::error::{WriteError, store_error};
 
 /// Keeps each report unless its (message, state) is kept: the first wins.
 pub(crate) fn record_statuses(
-    client: &mut impl GenericClient,
+    client: &mut postgres::Client,
     updates: &[StatusUpdate],
-) -> Result<u64, postgres::Error> {
+) -> Result<u64, WriteError> {
     let now = micros(time::OffsetDateTime::now_utc());
     let ids: Vec<&str> = updates.iter().map(StatusUpdate::message_id).collect();
     let states: Vec<&str> = updates.iter().map(|u| u.state().as_str()).collect();
@@ -25,7 +25,11 @@ pub(crate) fn record_statuses(
         .collect();
     // One statement; ON CONFLICT keeps the first of a (message, state),
     // within the call as across calls, in the callers' order.
-    client.execute(
+    let mut tx = client.transaction()?;
+    if let Err(found) = crate::schema::guard_writes(&mut tx)? {
+        return Err(WriteError::Refused(found));
+    }
+    let new = tx.execute(
         "INSERT INTO statuses (message_id, state, ts, recipient, errors, received_at)
          SELECT DISTINCT ON (m, s) m, s, t, r, e, $6
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[])
@@ -33,7 +37,9 @@ pub(crate) fn record_statuses(
           ORDER BY m, s, n
          ON CONFLICT (message_id, state) DO NOTHING",
         &[&ids, &states, &tss, &recipients, &errors, &now],
-    )
+    )?;
+    tx.commit()?;
+    Ok(new)
 }
 
 /// Every report kept for `message_id`, folded.
@@ -69,14 +75,55 @@ pub(crate) fn status(
     Ok(DeliveryStatus::fold(&kept))
 }
 
+/// A page of the kept reports themselves, by (message id, state name).
+pub(crate) fn status_reports(
+    client: &mut impl GenericClient,
+    query: &domain::StatusReportQuery,
+) -> Result<domain::StatusReportPage, StoreError> {
+    let (after_id, after_state) = query
+        .after
+        .as_ref()
+        .map_or((String::new(), ""), |(id, s)| (id.clone(), s.as_str()));
+    let rows = client
+        .query(
+            "SELECT message_id, state, ts, recipient, errors FROM statuses
+             WHERE (message_id, state) > ($1, $2) ORDER BY message_id, state LIMIT $3",
+            &[&after_id, &after_state, &(i64::from(query.limit.get()) + 1)],
+        )
+        .map_err(store_error)?;
+    let corrupt = || StoreError::Internal("stored status is invalid".into());
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: &str = row.get(0);
+        let state: &str = row.get(1);
+        let ts: &str = row.get(2);
+        let recipient: Option<&str> = row.get(3);
+        let errors: Option<&[u8]> = row.get(4);
+        items.push(
+            StatusUpdate::new(
+                id,
+                DeliveryState::from_name(state).ok_or_else(corrupt)?,
+                Timestamp::parse(ts).map_err(|_| corrupt())?,
+            )
+            .ok_or_else(corrupt)?
+            .with_recipient(recipient)
+            .with_errors(errors.map(unpack).transpose()?.unwrap_or_default()),
+        );
+    }
+    Ok(domain::StatusReportPage::from_overfetch(items, query.limit))
+}
+
 /// Keeps each event unless its digest is kept; one outcome each. Numbers
 /// come from `event_counter`, locked to the commit, as the feed's do.
 pub(crate) fn record_events(
     client: &mut postgres::Client,
     events: &[Event],
-) -> Result<Vec<InsertOutcome>, postgres::Error> {
+) -> Result<Vec<InsertOutcome>, WriteError> {
     let now = micros(time::OffsetDateTime::now_utc());
     let mut tx = client.transaction()?;
+    if let Err(found) = crate::schema::guard_writes(&mut tx)? {
+        return Err(WriteError::Refused(found));
+    }
     let last: i64 = tx
         .query_one(
             "SELECT last_seq FROM event_counter WHERE id = 1 FOR UPDATE",

@@ -10,8 +10,16 @@
 
 use postgres::Client;
 
-/// The schema version this build expects.
+/// The schema version this build writes.
 pub const SCHEMA_VERSION: i32 = 4;
+
+/// Expand/contract: the oldest build (by the schema version it writes)
+/// that may still read and write a database at [`SCHEMA_VERSION`]. A
+/// migration that only adds what older builds can ignore keeps it; one
+/// that older builds would write wrongly raises it to the new version.
+/// Version 4 keeps each sender's latest message, which version-3 builds do
+/// not maintain: 4.
+pub const COMPATIBLE_FROM: i32 = 4;
 
 /// Counter rows per table that batches spread over (see `writer.rs`): each
 /// writer picks one at start, so replicas do not queue on one hot row.
@@ -139,7 +147,13 @@ pub enum Migration {
         /// The version before.
         from: i32,
     },
-    /// The database is at a newer version than this build knows.
+    /// A newer build migrated the database, and its schema keeps this
+    /// build compatible (expand/contract): it serves on, migrating nothing.
+    Newer {
+        /// The version found.
+        found: i32,
+    },
+    /// The database is at a newer version this build may not write.
     TooNew {
         /// The version found.
         found: i32,
@@ -160,7 +174,8 @@ pub(crate) fn migrate(client: &mut Client) -> Result<Migration, (i32, postgres::
     loop {
         let made = client.batch_execute(
             "CREATE TABLE IF NOT EXISTS hookbox_schema (id INT PRIMARY KEY, version INT NOT NULL);
-             INSERT INTO hookbox_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;",
+             INSERT INTO hookbox_schema (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+             ALTER TABLE hookbox_schema ADD COLUMN IF NOT EXISTS compatible_from INT NOT NULL DEFAULT 0;",
         );
         match made {
             Ok(()) => break,
@@ -172,15 +187,20 @@ pub(crate) fn migrate(client: &mut Client) -> Result<Migration, (i32, postgres::
         }
     }
     let mut tx = client.transaction().map_err(|e| (0, e))?;
-    let found: i32 = tx
+    let row = tx
         .query_one(
-            "SELECT version FROM hookbox_schema WHERE id = 1 FOR UPDATE",
+            "SELECT version, compatible_from FROM hookbox_schema WHERE id = 1 FOR UPDATE",
             &[],
         )
-        .map_err(|e| (0, e))?
-        .get(0);
+        .map_err(|e| (0, e))?;
+    let (found, compatible_from): (i32, i32) = (row.get(0), row.get(1));
     if found > SCHEMA_VERSION {
-        return Ok(Migration::TooNew { found });
+        // A newer build migrated: serve on if it says this build may.
+        return Ok(if compatible_from <= SCHEMA_VERSION {
+            Migration::Newer { found }
+        } else {
+            Migration::TooNew { found }
+        });
     }
     for version in (found + 1)..=SCHEMA_VERSION {
         let sql = usize::try_from(version - 1)
@@ -191,8 +211,8 @@ pub(crate) fn migrate(client: &mut Client) -> Result<Migration, (i32, postgres::
         tx.batch_execute(sql).map_err(|e| (version, e))?;
     }
     tx.execute(
-        "UPDATE hookbox_schema SET version = $1 WHERE id = 1",
-        &[&SCHEMA_VERSION],
+        "UPDATE hookbox_schema SET version = $1, compatible_from = $2 WHERE id = 1",
+        &[&SCHEMA_VERSION, &COMPATIBLE_FROM],
     )
     .map_err(|e| (SCHEMA_VERSION, e))?;
     tx.commit().map_err(|e| (SCHEMA_VERSION, e))?;
@@ -264,9 +284,28 @@ pub(crate) fn sync_search_index(
     Ok(SearchIndex::On)
 }
 
-/// The schema version, for readiness.
-pub(crate) fn version(client: &mut Client) -> Result<i32, postgres::Error> {
-    Ok(client
-        .query_one("SELECT version FROM hookbox_schema WHERE id = 1", &[])?
-        .get(0))
+/// Whether this build may read and write a database whose schema is at
+/// `found` and says builds from `compatible_from` on may: the same
+/// version, or a newer one that keeps this build compatible.
+#[must_use]
+pub(crate) fn serves(found: i32, compatible_from: i32) -> bool {
+    found == SCHEMA_VERSION || (found > SCHEMA_VERSION && compatible_from <= SCHEMA_VERSION)
+}
+
+/// Checks, in `tx`, that this build may write: takes the version row
+/// `FOR SHARE`, so a migration (which takes it `FOR UPDATE`) waits for this
+/// transaction and this one for it. `Err` carries the version found.
+pub(crate) fn guard_writes(
+    tx: &mut postgres::Transaction<'_>,
+) -> Result<Result<(), i32>, postgres::Error> {
+    let row = tx.query_one(
+        "SELECT version, compatible_from FROM hookbox_schema WHERE id = 1 FOR SHARE",
+        &[],
+    )?;
+    let (found, compatible_from): (i32, i32) = (row.get(0), row.get(1));
+    Ok(if serves(found, compatible_from) {
+        Ok(())
+    } else {
+        Err(found)
+    })
 }

@@ -9,6 +9,7 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use crate::error::write_error;
 use crate::error::{OpenError, pool_error, store_error};
 use crate::reads;
 use crate::records;
@@ -205,7 +206,7 @@ impl MessageStore for PostgresStore {
             }
         };
         let mut conn = self.reader()?;
-        crate::writer::erase(&mut conn, &selector, i64::from(max)).map_err(store_error)
+        crate::writer::erase(&mut conn, &selector, i64::from(max)).map_err(write_error)
     }
 
     fn conversations(
@@ -224,7 +225,7 @@ impl MessageStore for PostgresStore {
         let cutoff_ms =
             i64::try_from(received_before.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
         let mut conn = self.reader()?;
-        crate::writer::purge(&mut conn, cutoff_ms, i64::from(max)).map_err(store_error)
+        crate::writer::purge(&mut conn, cutoff_ms, i64::from(max)).map_err(write_error)
     }
 
     fn last_seq(&self) -> Result<domain::Seq, StoreError> {
@@ -255,7 +256,15 @@ impl MessageStore for PostgresStore {
             return Ok(0);
         }
         let mut conn = self.reader()?;
-        records::record_statuses(&mut *conn, &updates).map_err(store_error)
+        records::record_statuses(&mut conn, &updates).map_err(write_error)
+    }
+
+    fn status_reports(
+        &self,
+        query: &domain::StatusReportQuery,
+    ) -> Result<domain::StatusReportPage, StoreError> {
+        let mut conn = self.reader()?;
+        records::status_reports(&mut *conn, query)
     }
 
     fn status(&self, message_id: &str) -> Result<Option<domain::DeliveryStatus>, StoreError> {
@@ -268,7 +277,7 @@ impl MessageStore for PostgresStore {
             return Ok(Vec::new());
         }
         let mut conn = self.reader()?;
-        records::record_events(&mut conn, &events).map_err(store_error)
+        records::record_events(&mut conn, &events).map_err(write_error)
     }
 
     fn events(&self, query: &domain::EventQuery) -> Result<domain::EventPage, StoreError> {
@@ -290,10 +299,30 @@ impl MessageStore for PostgresStore {
         .map_err(store_error)
     }
 
+    fn gauges(&self) -> domain::StoreGauges {
+        let (depth, capacity) = self.writer.queue_gauges();
+        let state = self.readers.state();
+        domain::StoreGauges {
+            write_queue_depth: depth,
+            write_queue_capacity: capacity,
+            pool: Some(domain::PoolGauges {
+                connections: u64::from(state.connections),
+                idle: u64::from(state.idle_connections),
+                max: u64::from(self.readers.max_size()),
+            }),
+        }
+    }
+
     fn check_ready(&self) -> Result<(), StoreError> {
         let mut conn = self.reader()?;
-        let found = schema::version(&mut conn).map_err(store_error)?;
-        if found == SCHEMA_VERSION {
+        let row = conn
+            .query_one(
+                "SELECT version, compatible_from FROM hookbox_schema WHERE id = 1",
+                &[],
+            )
+            .map_err(store_error)?;
+        let (found, compatible_from): (i32, i32) = (row.get(0), row.get(1));
+        if schema::serves(found, compatible_from) {
             Ok(())
         } else {
             Err(StoreError::SchemaMismatch {

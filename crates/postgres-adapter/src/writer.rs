@@ -11,7 +11,7 @@
 //! still bring (serialization failure, deadlock) are retried at once.
 
 use std::collections::HashSet;
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::TryRecvError;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use domain::{InsertOutcome, Message, StoreError};
@@ -19,9 +19,9 @@ use postgres::Client;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use store_kit::tally::Tally;
-use store_kit::writers::{Job, Writers};
+use store_kit::writers::{Job, Queue, Writers};
 
-use crate::error::{connect_error, retry_at_once, store_error};
+use crate::error::{WriteError, connect_error, retry_at_once, write_error};
 use crate::schema::COUNTER_SHARDS;
 use crate::settings::PostgresConfig;
 
@@ -42,6 +42,12 @@ pub(crate) const WRITER_CONNECTIONS: usize = 4;
 const RETRIES: usize = 5;
 
 impl Writer {
+    /// Writes queued and not yet taken, and how many the queue holds.
+    pub(crate) fn queue_gauges(&self) -> (u64, u64) {
+        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        (n(self.threads.depth()), n(self.threads.capacity()))
+    }
+
     pub(crate) fn start(config: &PostgresConfig, tls: MakeRustlsConnect) -> std::io::Result<Self> {
         let (tx, rx) = store_kit::writers::queue(config.write_queue);
         let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
@@ -113,7 +119,7 @@ fn pick_shard() -> i32 {
 
 fn run(
     connection: &mut Connection,
-    rx: &std::sync::Mutex<Receiver<Job>>,
+    rx: &std::sync::Mutex<Queue<Job>>,
     max_batch: usize,
     shard: i32,
 ) {
@@ -156,14 +162,18 @@ fn commit_with_retries(
     let mut attempt = 0;
     loop {
         let client = connection.get()?;
+        let started = std::time::Instant::now();
         match commit(client, messages, shard) {
-            Ok(outcomes) => return Ok(outcomes),
-            Err(e) if retry_at_once(&e) && attempt < RETRIES => attempt += 1,
+            Ok(outcomes) => {
+                store_kit::writers::record_commit(outcomes.len(), started.elapsed());
+                return Ok(outcomes);
+            }
+            Err(WriteError::Db(e)) if retry_at_once(&e) && attempt < RETRIES => attempt += 1,
             Err(e) => {
                 if connection.client.as_ref().is_some_and(Client::is_closed) {
                     connection.client = None;
                 }
-                return Err(store_error(e));
+                return Err(write_error(e));
             }
         }
     }
@@ -183,7 +193,7 @@ fn commit(
     client: &mut Client,
     messages: &[&Message],
     shard: i32,
-) -> Result<Vec<InsertOutcome>, postgres::Error> {
+) -> Result<Vec<InsertOutcome>, WriteError> {
     // Candidates: the first of each id, sorted by id (the lock order); each
     // keeps its place in the callers' order for its feed number.
     let mut seen = HashSet::new();
@@ -199,13 +209,18 @@ fn commit(
     // next batch (here or on another replica) numbers after this one and
     // commits after it. A reader therefore never sees a number before all
     // smaller ones. Duplicates skip their number; rollbacks give theirs back.
-    let last_seq: i64 = store_kit::numbers::base(
-        tx.query_one(
-            "SELECT last_seq FROM feed_counter WHERE id = 1 FOR UPDATE",
-            &[],
-        )?
-        .get(0),
-    );
+    // The schema's row is taken FOR SHARE in the same statement: a newer
+    // build's migration waits for this batch, and this batch refuses to
+    // write into a schema this build may not write (expand/contract).
+    let row = tx.query_one(
+        "SELECT f.last_seq, s.version, s.compatible_from FROM feed_counter f, hookbox_schema s
+          WHERE f.id = 1 AND s.id = 1 FOR UPDATE OF f FOR SHARE OF s",
+        &[],
+    )?;
+    if !crate::schema::serves(row.get(1), row.get(2)) {
+        return Err(WriteError::Refused(row.get(1)));
+    }
+    let last_seq: i64 = store_kit::numbers::base(row.get(0));
     let seqs: Vec<i64> = candidates
         .iter()
         .map(|(place, _)| last_seq + 1 + i64::try_from(*place).unwrap_or(i64::MAX))
@@ -365,9 +380,12 @@ fn count_batch(
 /// feed's counter row, as every batch does: purges and inserts take turns
 /// (no lock-order deadlock), and a batch of a few hundred rows holds it
 /// for milliseconds.
-pub(crate) fn purge(client: &mut Client, cutoff_ms: i64, max: i64) -> Result<u64, postgres::Error> {
+pub(crate) fn purge(client: &mut Client, cutoff_ms: i64, max: i64) -> Result<u64, WriteError> {
     let mut tx = client.transaction()?;
     tx.execute("SELECT 1 FROM feed_counter WHERE id = 1 FOR UPDATE", &[])?;
+    if let Err(found) = crate::schema::guard_writes(&mut tx)? {
+        return Err(WriteError::Refused(found));
+    }
     let gone = tx.query(
         "WITH gone AS (
              DELETE FROM messages WHERE message_id IN (
@@ -390,17 +408,16 @@ pub(crate) enum Selector {
 /// Erases up to `max` of the rows `selector` names (oldest first), with
 /// their counters, in one transaction that first takes the feed's counter
 /// row, as purges and batches do.
-pub(crate) fn erase(
-    client: &mut Client,
-    selector: &Selector,
-    max: i64,
-) -> Result<u64, postgres::Error> {
+pub(crate) fn erase(client: &mut Client, selector: &Selector, max: i64) -> Result<u64, WriteError> {
     let (clause, value) = match selector {
         Selector::Message(id) => ("message_id = $1", id),
         Selector::Sender(from) => ("from_msisdn = $1", from),
     };
     let mut tx = client.transaction()?;
     tx.execute("SELECT 1 FROM feed_counter WHERE id = 1 FOR UPDATE", &[])?;
+    if let Err(found) = crate::schema::guard_writes(&mut tx)? {
+        return Err(WriteError::Refused(found));
+    }
     let gone = tx.query(
         &format!(
             "WITH gone AS (

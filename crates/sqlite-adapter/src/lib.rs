@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod backup;
 mod deletes;
 mod error;
 mod reads;
@@ -10,6 +11,7 @@ mod settings;
 mod store;
 mod writer;
 
+pub use backup::{BackupError, BackupReport, backup, restore};
 pub use error::OpenError;
 pub use schema::SCHEMA_VERSION;
 pub use settings::{SCHEMES, SettingsError};

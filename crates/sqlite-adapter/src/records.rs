@@ -71,6 +71,50 @@ pub(crate) fn status(
     Ok(DeliveryStatus::fold(&kept))
 }
 
+/// A page of the kept reports themselves, by (message id, state name).
+pub(crate) fn status_reports(
+    conn: &Connection,
+    query: &domain::StatusReportQuery,
+) -> Result<domain::StatusReportPage, StoreError> {
+    let (after_id, after_state) = query
+        .after
+        .as_ref()
+        .map_or((String::new(), ""), |(id, s)| (id.clone(), s.as_str()));
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT message_id, state, ts, recipient, errors FROM statuses
+             WHERE (message_id, state) > (?1, ?2) ORDER BY message_id, state LIMIT ?3",
+        )
+        .map_err(store_error)?;
+    let mut rows = stmt
+        .query(params![
+            after_id,
+            after_state,
+            i64::from(query.limit.get()) + 1
+        ])
+        .map_err(store_error)?;
+    let mut items = Vec::new();
+    while let Some(row) = rows.next().map_err(store_error)? {
+        let corrupt = || StoreError::Internal("stored status is invalid".into());
+        let id: String = row.get(0).map_err(store_error)?;
+        let state: String = row.get(1).map_err(store_error)?;
+        let ts: String = row.get(2).map_err(store_error)?;
+        let recipient: Option<String> = row.get(3).map_err(store_error)?;
+        let errors: Option<Vec<u8>> = row.get(4).map_err(store_error)?;
+        items.push(
+            StatusUpdate::new(
+                &id,
+                DeliveryState::from_name(&state).ok_or_else(corrupt)?,
+                Timestamp::parse(&ts).map_err(|_| corrupt())?,
+            )
+            .ok_or_else(corrupt)?
+            .with_recipient(recipient.as_deref())
+            .with_errors(errors.map(|e| unpack(&e)).transpose()?.unwrap_or_default()),
+        );
+    }
+    Ok(domain::StatusReportPage::from_overfetch(items, query.limit))
+}
+
 /// Keeps each event unless its digest is kept; one outcome each.
 pub(crate) fn record_events(
     conn: &mut Connection,

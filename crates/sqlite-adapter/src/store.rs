@@ -436,6 +436,14 @@ impl MessageStore for SqliteStore {
             .run(move |conn| records::record_statuses(conn, &updates).map_err(store_error))
     }
 
+    fn status_reports(
+        &self,
+        query: &domain::StatusReportQuery,
+    ) -> Result<domain::StatusReportPage, StoreError> {
+        let conn = self.reader()?;
+        records::status_reports(&conn, query)
+    }
+
     fn status(&self, message_id: &str) -> Result<Option<domain::DeliveryStatus>, StoreError> {
         let conn = self.reader()?;
         records::status(&conn, message_id)
@@ -462,6 +470,15 @@ impl MessageStore for SqliteStore {
         let before = store_kit::rows::micros(received_before);
         self.writer
             .run(move |conn| records::purge(conn, before, max).map_err(store_error))
+    }
+
+    fn gauges(&self) -> domain::StoreGauges {
+        let (depth, capacity) = self.writer.queue_gauges();
+        domain::StoreGauges {
+            write_queue_depth: depth,
+            write_queue_capacity: capacity,
+            pool: None,
+        }
     }
 
     fn check_ready(&self) -> Result<(), StoreError> {

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
+use std::sync::mpsc::{RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::time::{Duration, Instant};
 
 use domain::{InsertOutcome, Message, StoreError};
@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use store_kit::tally::Tally;
-use store_kit::writers::{Job, Writers};
+use store_kit::writers::{Job, Queue, Writers};
 
 use crate::deletes::{DOOMED_COLUMNS, Doomed, delete_rows};
 use crate::error::{store_error, store_error_ref};
@@ -60,6 +60,12 @@ pub(crate) struct WriterState {
 }
 
 impl Writer {
+    /// Writes queued and not yet taken, and how many the queue holds.
+    pub(crate) fn queue_gauges(&self) -> (u64, u64) {
+        let n = |v: usize| u64::try_from(v).unwrap_or(u64::MAX);
+        (n(self.threads.depth()), n(self.threads.capacity()))
+    }
+
     pub(crate) fn start(
         conn: Connection,
         queue_capacity: usize,
@@ -124,7 +130,7 @@ impl Writer {
 
 fn run(
     conn: Connection,
-    rx: &Receiver<Work>,
+    rx: &Queue<Work>,
     max_batch: usize,
     search_index: bool,
     state: &WriterState,
@@ -182,7 +188,7 @@ impl Loop<'_> {
     /// The next piece of work; `None` once the queue is closed and empty.
     /// Inserts come first: the search index catches up only when none wait,
     /// and after a failed write the writer probes now and then.
-    fn next_work(&mut self, rx: &Receiver<Work>) -> Option<Work> {
+    fn next_work(&mut self, rx: &Queue<Work>) -> Option<Work> {
         loop {
             if self.backlog {
                 match rx.try_recv() {
@@ -220,7 +226,7 @@ impl Loop<'_> {
     fn gather(
         &mut self,
         first: Job,
-        rx: &Receiver<Work>,
+        rx: &Queue<Work>,
         max_batch: usize,
         batch: &mut Vec<Job>,
         later: &mut Vec<Work>,
@@ -254,8 +260,10 @@ impl Loop<'_> {
     /// job by job, so one bad row cannot fail its neighbours.
     fn commit(&mut self, batch: &mut Vec<Job>) {
         let (state, search_index) = (self.state, self.search_index);
+        let started = Instant::now();
         match write_batch(&mut self.conn, batch) {
             Ok(mut outcomes) => {
+                store_kit::writers::record_commit(outcomes.len(), started.elapsed());
                 state.faulted.store(false, Ordering::SeqCst);
                 self.backlog |= search_index && outcomes.contains(&InsertOutcome::Created);
                 self.index_under_load();

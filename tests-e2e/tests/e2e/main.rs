@@ -7,6 +7,7 @@ mod contract;
 mod faults;
 mod lifecycle;
 mod observability;
+mod operations;
 mod postgres_store;
 mod read_side;
 mod reading;

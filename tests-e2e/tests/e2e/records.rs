@@ -9,7 +9,7 @@ use testkit::{Client, Server};
 
 use crate::{body, ids, metric};
 
-const APP_SECRET: &str = "records-app-secret";
+pub(crate) const APP_SECRET: &str = "records-app-secret";
 
 fn server(extra: &[(&str, &str)]) -> Server {
     let mut b = Server::builder()
@@ -425,4 +425,32 @@ fn keep_raw_off_stores_no_bytes_and_says_so() {
     assert!(all.iter().all(|r| r["raw"].is_null()));
     // Everything else is still kept.
     assert_eq!(record(&all, "wamid.voice")["media"]["voice"], true);
+}
+
+/// Posts a mix of what a WhatsApp sender sends: messages of several kinds
+/// (media, location, a reply), statuses of two sent messages (one failed,
+/// with its error) and two other changes kept as events. For tests that
+/// move a whole store.
+pub(crate) fn post_whatsapp_mix(c: Client) {
+    let statuses = [
+        status("wamid.out", "sent", 1_700_000_001, ""),
+        status("wamid.out", "delivered", 1_700_000_002, ""),
+        status(
+            "wamid.failed",
+            "failed",
+            1_700_000_003,
+            r#","errors":[{"code":131047,"title":"Re-engagement message"}]"#,
+        ),
+    ];
+    let refs: Vec<&str> = statuses.iter().map(String::as_str).collect();
+    let messages = change(
+        "106540352242922",
+        "15550783881",
+        &[M_IMAGE, M_VOICE, M_DOCUMENT, M_LOCATION, M_REPLY],
+        &refs,
+    );
+    let template = r#"{"value":{"event":"APPROVED","message_template_id":594425479261596,"message_template_name":"order_update","message_template_language":"en_US","reason":"NONE"},"field":"message_template_status_update"}"#;
+    let account = r#"{"value":{"phone_number":"15550783881","event":"VERIFIED_ACCOUNT"},"field":"account_update"}"#;
+    let body = notification(&[messages, template.to_owned(), account.to_owned()]);
+    assert_eq!(notify(c, &body), 200);
 }

@@ -114,6 +114,12 @@ fn shapes(
         .collect();
     Ok(vec![
         ("read: first page", repeat("/messages?limit=50".to_owned())),
+        // Each newest-first shape right after its oldest-first twin: the
+        // two are compared, so they run in the same cache state.
+        (
+            "read: first page desc",
+            repeat("/messages?limit=50&order=desc".to_owned()),
+        ),
         ("read: offset > 100k", deep),
         (
             "read: from=",
@@ -140,10 +146,6 @@ fn shapes(
             repeat(format!("/messages?from={top_sender}&since={half}&q=hello")),
         ),
         ("read: keyset page", keyset("")),
-        (
-            "read: first page desc",
-            repeat("/messages?limit=50&order=desc".to_owned()),
-        ),
         ("read: keyset page desc", keyset("&order=desc")),
         ("read: by id", by_id),
         ("read: conversations", repeat("/conversations".to_owned())),

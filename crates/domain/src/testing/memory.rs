@@ -4,7 +4,10 @@
 use std::sync::Mutex;
 
 use crate::conversation::{Conversation, ConversationCursor, ConversationPage, ConversationQuery};
-use crate::delivery::{DeliveryStatus, Event, EventPage, EventQuery, StatusUpdate, StoredEvent};
+use crate::delivery::{
+    DeliveryStatus, Event, EventPage, EventQuery, StatusReportPage, StatusReportQuery,
+    StatusUpdate, StoredEvent,
+};
 use crate::erasure::Erasure;
 use crate::feed::{DayCount, FeedItem, FeedPage, FeedQuery, Seq};
 use crate::message::{Message, MessageId};
@@ -279,6 +282,20 @@ impl MessageStore for MemoryStore {
             .map(|(u, _)| u.clone())
             .collect();
         Ok(DeliveryStatus::fold(&kept))
+    }
+
+    fn status_reports(&self, query: &StatusReportQuery) -> Result<StatusReportPage, StoreError> {
+        let all = self.all()?;
+        let key = |u: &StatusUpdate| (u.message_id().to_owned(), u.state().as_str());
+        let mut kept: Vec<StatusUpdate> = all.statuses.iter().map(|(u, _)| u.clone()).collect();
+        kept.sort_by(|a, b| key(a).cmp(&key(b)));
+        let after = query.after.as_ref().map(|(id, s)| (id.clone(), s.as_str()));
+        let items: Vec<StatusUpdate> = kept
+            .into_iter()
+            .filter(|u| after.as_ref().is_none_or(|a| key(u) > *a))
+            .take(usize::try_from(query.limit.get()).unwrap_or(usize::MAX) + 1)
+            .collect();
+        Ok(StatusReportPage::from_overfetch(items, query.limit))
     }
 
     fn record_events(&self, events: Vec<Event>) -> Result<Vec<InsertOutcome>, StoreError> {

@@ -36,6 +36,11 @@ pub(crate) async fn ready(state: web::Data<OpsState>) -> HttpResponse {
     let result = web::block(move || store.check_ready()).await;
     let (database, schema) = match result {
         Ok(Ok(())) => ("ok", "ok"),
+        // Newer and incompatible: a newer build migrated past what this
+        // one may write (it refuses writes). Older: not migrated yet.
+        Ok(Err(StoreError::SchemaMismatch { found, expected })) if found > expected => {
+            ("ok", "incompatible")
+        }
         Ok(Err(StoreError::SchemaMismatch { .. })) => ("ok", "outdated"),
         Ok(Err(_)) | Err(_) => ("unavailable", "unknown"),
     };

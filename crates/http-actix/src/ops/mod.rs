@@ -3,6 +3,7 @@
 
 mod health;
 mod openapi;
+mod process;
 mod scrape;
 mod state;
 pub(crate) mod ui;

@@ -151,6 +151,35 @@ impl<'a> From<&'a FeedItem> for FeedItemDto<'a> {
     }
 }
 
+impl<'a> FeedItemDto<'a> {
+    /// The record for one line of NDJSON: as the feed's, except that raw
+    /// bytes holding a line break (a pretty-printed body) are carried as a
+    /// JSON string of those bytes, so the record stays on its line. (A
+    /// message's raw bytes are always a JSON object, so a string `raw` is
+    /// never ambiguous.)
+    pub(crate) fn for_lines(item: &'a FeedItem) -> Self {
+        let mut dto = Self::from(item);
+        if let Some(raw) = item
+            .message
+            .envelope()
+            .raw()
+            .filter(|r| r.contains(&b'\n') || r.contains(&b'\r'))
+        {
+            dto.raw = std::str::from_utf8(raw)
+                .ok()
+                .and_then(|text| serde_json::to_string(text).ok())
+                .and_then(|quoted| RawValue::from_string(quoted).ok());
+        }
+        dto
+    }
+}
+
+/// One record as a line of NDJSON (without the newline).
+#[must_use]
+pub fn record_line(item: &FeedItem) -> String {
+    serde_json::to_string(&FeedItemDto::for_lines(item)).unwrap_or_default()
+}
+
 /// Stored raw bytes as a JSON value to embed; `None` if they are not JSON
 /// (never, for what hookbox stored: it parsed them first).
 pub(crate) fn embedded(raw: &[u8]) -> Option<Box<RawValue>> {

@@ -72,7 +72,7 @@ async fn pump(
         let full = page.items.len() == usize::try_from(MAX_FEED_LIMIT).unwrap_or(usize::MAX);
         let mut chunk = Vec::with_capacity(page.items.len() * 512);
         for item in &page.items {
-            if serde_json::to_writer(&mut chunk, &FeedItemDto::from(item)).is_ok() {
+            if serde_json::to_writer(&mut chunk, &FeedItemDto::for_lines(item)).is_ok() {
                 chunk.push(b'\n');
             }
         }

@@ -145,6 +145,43 @@ pub fn statuses_move_forward_and_replays_change_nothing(store: &dyn MessageStore
         f.errors,
         [br#"{"code":131047,"title":"Re-engagement message"}"#.to_vec()]
     );
+    exported_reports_walk_every_kept_one(store);
+}
+
+/// The kept reports themselves come back page by page, by message id then
+/// state name, each exactly as kept (the export's part).
+fn exported_reports_walk_every_kept_one(store: &dyn MessageStore) {
+    let mut query = crate::delivery::StatusReportQuery {
+        after: None,
+        limit: crate::FeedLimit::new(2).expect("limit"),
+    };
+    let mut walked = Vec::new();
+    loop {
+        let page = store.status_reports(&query).expect("reports");
+        assert!(page.items.len() <= 2);
+        walked.extend(
+            page.items
+                .iter()
+                .map(|u| (u.message_id().to_owned(), u.state().as_str())),
+        );
+        if let Some(u) = page.items.iter().find(|u| u.state() == DeliveryState::Failed) {
+            assert_eq!(u.errors().len(), 1, "with its errors");
+        }
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        walked,
+        [
+            ("wamid.failed".to_owned(), "failed"),
+            ("wamid.failed".to_owned(), "read"),
+            ("wamid.out".to_owned(), "delivered"),
+            ("wamid.out".to_owned(), "read"),
+            ("wamid.out".to_owned(), "sent"),
+        ]
+    );
 }
 
 /// Events are kept once (by their bytes), numbered in commit order, read
