@@ -31,6 +31,14 @@ schemathesis:
     cargo build -p hookbox
     .ci/schemathesis/run target/debug/hookbox
 
+# The deployment files against the real thing: the dashboard's and the
+# alerts' PromQL parses (promtool) and names only metrics a real scrape
+# has, the alerts' unit tests pass, the Kubernetes manifests validate
+# offline (kubernetes-validate). Needs promtool and kubernetes-validate.
+deploy-check:
+    cargo build -p hookbox
+    python3 .ci/deploy-check target/debug/hookbox
+
 # Formatting, lints, the architecture check and the dependency policy.
 lint: arch
     cargo fmt --all --check

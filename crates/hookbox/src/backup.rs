@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use crate::wiring::StoreSettings;
 use crate::shell::{environment, fatal};
+use crate::wiring::StoreSettings;
 
 /// `hookbox backup`.
 #[derive(Debug, clap::Args)]

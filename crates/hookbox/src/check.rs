@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use http_actix::Config;
 use serde_json::json;
 
-use crate::wiring::StoreSettings;
 use crate::shell::{environment, fatal};
+use crate::wiring::StoreSettings;
 
 /// `hookbox check-config`.
 #[expect(clippy::print_stdout, reason = "the command's output")]

@@ -25,8 +25,8 @@ use domain::{
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::wiring::StoreSettings;
 use crate::shell::{environment, fatal};
+use crate::wiring::StoreSettings;
 
 /// `hookbox export`.
 #[derive(Debug, clap::Args)]

@@ -186,6 +186,11 @@ fn describe() {
     );
     metrics::describe_counter!(MESSAGES, "Messages by source and result");
     metrics::describe_counter!(SIGNATURE_FAILURES, "Refused signatures by source");
+    // Every source from the start, so rate() and alerts see a zero rather
+    // than no series before the first refusal.
+    for source in domain::Source::ALL {
+        metrics::counter!(SIGNATURE_FAILURES, "source" => source.as_str()).increment(0);
+    }
     metrics::describe_counter!(WHATSAPP_IGNORED, "WhatsApp changes kept as events, by kind");
     metrics::describe_counter!(WHATSAPP_STATUSES, "WhatsApp delivery statuses received");
     metrics::describe_histogram!(

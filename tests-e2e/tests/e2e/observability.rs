@@ -380,3 +380,49 @@ fn request_lines_name_the_client() {
             .contains("TRUSTED_PROXIES")
     );
 }
+
+/// The operations series: readiness, the feed's last number, the write
+/// queue and its capacity (`WRITE_QUEUE`), commit latency and batch size,
+/// the PostgreSQL pool (on that store) and the process's own series, each
+/// with a value that agrees with what the API says.
+#[test]
+fn operations_metrics_agree_with_the_api() {
+    let server = Server::builder()
+        .env("WRITE_QUEUE", "77")
+        .env("POSTGRES_POOL_SIZE", "3")
+        .start();
+    let c = server.client();
+    for i in 0..3 {
+        let b = crate::body(&format!("om{i}"), "+15550001", "2025-01-15T10:00:00Z", None);
+        assert_eq!(c.signed_webhook(&b).expect("post").status, 200);
+    }
+    let feed = c.get("/messages/feed").expect("feed").json();
+    let text = c.get("/metrics").expect("metrics").text();
+    let value = |series: &str| crate::metric(&text, series);
+    assert_eq!(value("hookbox_ready"), Some(1.0));
+    #[expect(clippy::cast_precision_loss, reason = "a seq below 2^53")]
+    let last = feed["next"].as_u64().expect("next") as f64;
+    assert_eq!(value("hookbox_feed_last_seq"), Some(last));
+    assert_eq!(value("hookbox_write_queue_capacity"), Some(77.0));
+    assert_eq!(value("hookbox_write_queue_depth"), Some(0.0), "idle");
+    assert!(
+        value("hookbox_commit_latency_ms_count").is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert!(value("hookbox_commit_batch_size_sum").is_some_and(|n| n >= 3.0));
+    assert!(value("process_resident_memory_bytes").is_some_and(|b| b > 1e6));
+    assert!(value("process_open_fds").is_some_and(|n| n >= 3.0));
+    assert!(value("process_cpu_seconds_total").is_some_and(|s| s > 0.0));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    assert!(value("process_start_time_seconds").is_some_and(|t| (now - t).abs() < 600.0));
+    assert!(text.contains("# TYPE process_cpu_seconds_total counter"));
+    if testkit::e2e_store() == testkit::Store::Postgres {
+        assert_eq!(value("hookbox_postgres_pool_max"), Some(3.0));
+        assert!(value("hookbox_postgres_pool_connections").is_some_and(|n| n >= 1.0));
+    } else {
+        assert!(!text.contains("hookbox_postgres_pool"), "no pool on SQLite");
+    }
+}

@@ -164,7 +164,11 @@ fn exported_reports_walk_every_kept_one(store: &dyn MessageStore) {
                 .iter()
                 .map(|u| (u.message_id().to_owned(), u.state().as_str())),
         );
-        if let Some(u) = page.items.iter().find(|u| u.state() == DeliveryState::Failed) {
+        if let Some(u) = page
+            .items
+            .iter()
+            .find(|u| u.state() == DeliveryState::Failed)
+        {
             assert_eq!(u.errors().len(), 1, "with its errors");
         }
         match page.next {
