@@ -21,7 +21,8 @@ pub(crate) fn limit_malloc_arenas() {
     {
         use std::os::unix::process::CommandExt;
 
-        if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        // Empty is unset, as for every variable.
+        if std::env::var_os("MALLOC_ARENA_MAX").is_some_and(|v| !v.is_empty()) {
             return;
         }
         let Ok(exe) = std::env::current_exe() else {
