@@ -73,6 +73,29 @@ pub struct ConversationPage {
     pub next: Option<ConversationCursor>,
 }
 
+impl ConversationPage {
+    /// A page of `conversations`, read with one more than `limit` asked
+    /// for: the extra one only says that a next page exists, which starts
+    /// after the last one kept. The one paging rule every store follows.
+    #[must_use]
+    pub fn from_overfetch(mut conversations: Vec<Conversation>, limit: Limit) -> Self {
+        let limit = usize::try_from(limit.get()).unwrap_or(usize::MAX);
+        let more = conversations.len() > limit;
+        conversations.truncate(limit);
+        let next = if more {
+            conversations
+                .last()
+                .map(|c| ConversationCursor::at(c.last.seq))
+        } else {
+            None
+        };
+        Self {
+            conversations,
+            next,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,9 @@
 //! constructors (a corrupted row is an error, never an invalid `Message`).
 
 use domain::{
-    Conversation, ConversationCursor, ConversationPage, ConversationQuery, Cursor, DayCount,
-    FeedItem, FeedPage, FeedQuery, Message, MessageId, MessageQuery, Msisdn, Order, Page,
-    SenderCount, Seq, Stats, StoreError, TOP_SENDERS, Timestamp,
+    Conversation, ConversationPage, ConversationQuery, Cursor, DayCount, FeedItem, FeedPage,
+    FeedQuery, Message, MessageId, MessageQuery, Msisdn, Order, Page, SenderCount, Seq, Stats,
+    StoreError, TOP_SENDERS, Timestamp,
 };
 use postgres::types::ToSql;
 use postgres::{Row, Transaction};
@@ -458,11 +458,8 @@ pub(crate) fn conversations(
     let rows = tx
         .query(&sql, &[&before, &(i64::from(limit) + 1)])
         .map_err(store_error)?;
-    let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > wanted;
     let conversations = rows
         .iter()
-        .take(wanted)
         .map(|row| {
             let count: i64 = row.try_get(ITEM_COUNT).map_err(store_error)?;
             let last = item_from_row(row)?;
@@ -473,17 +470,7 @@ pub(crate) fn conversations(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let next = if more {
-        conversations
-            .last()
-            .map(|c| ConversationCursor::at(c.last.seq))
-    } else {
-        None
-    };
-    Ok(ConversationPage {
-        conversations,
-        next,
-    })
+    Ok(ConversationPage::from_overfetch(conversations, query.limit))
 }
 
 /// The kept per-day counters (summed over shards) between two days.

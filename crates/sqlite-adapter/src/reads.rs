@@ -3,9 +3,9 @@
 //! builds on it; the choice between the two is wholly there.
 
 use domain::{
-    Conversation, ConversationCursor, ConversationPage, ConversationQuery, Cursor, DayCount,
-    FeedItem, FeedPage, FeedQuery, Message, MessageId, MessageQuery, Msisdn, Order, Page,
-    SenderCount, Seq, Stats, StoreError, TOP_SENDERS, Timestamp,
+    Conversation, ConversationPage, ConversationQuery, Cursor, DayCount, FeedItem, FeedPage,
+    FeedQuery, Message, MessageId, MessageQuery, Msisdn, Order, Page, SenderCount, Seq, Stats,
+    StoreError, TOP_SENDERS, Timestamp,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -560,12 +560,7 @@ pub(crate) fn conversations(
         .query(params![before, i64::from(limit) + 1])
         .map_err(store_error)?;
     let mut conversations = Vec::new();
-    let mut more = false;
     while let Some(row) = rows.next().map_err(store_error)? {
-        if conversations.len() == usize::try_from(limit).unwrap_or(usize::MAX) {
-            more = true;
-            break;
-        }
         // After the item's columns: the five fields, rowid, the record.
         let count: i64 = row.get(6 + RECORD_COUNT).map_err(store_error)?;
         let last = item_from_row(row)?;
@@ -575,17 +570,7 @@ pub(crate) fn conversations(
             last,
         });
     }
-    let next = if more {
-        conversations
-            .last()
-            .map(|c| ConversationCursor::at(c.last.seq))
-    } else {
-        None
-    };
-    Ok(ConversationPage {
-        conversations,
-        next,
-    })
+    Ok(ConversationPage::from_overfetch(conversations, query.limit))
 }
 
 /// The kept per-day counters between two days (keys `YYYYMMDD`).

@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use crate::conversation::{Conversation, ConversationCursor, ConversationPage, ConversationQuery};
+use crate::conversation::{Conversation, ConversationPage, ConversationQuery};
 use crate::delivery::{
     DeliveryStatus, Event, EventPage, EventQuery, StatusReportPage, StatusReportQuery,
     StatusUpdate, StoredEvent,
@@ -144,21 +144,12 @@ impl MessageStore for MemoryStore {
             }
         }
         let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
-        let mut rest = latest
+        let conversations: Vec<Conversation> = latest
             .into_iter()
-            .filter(|c| query.after.is_none_or(|a| c.last.seq < a.seq()));
-        let conversations: Vec<Conversation> = rest.by_ref().take(limit).collect();
-        let next = if rest.next().is_some() {
-            conversations
-                .last()
-                .map(|c| ConversationCursor::at(c.last.seq))
-        } else {
-            None
-        };
-        Ok(ConversationPage {
-            conversations,
-            next,
-        })
+            .filter(|c| query.after.is_none_or(|a| c.last.seq < a.seq()))
+            .take(limit.saturating_add(1))
+            .collect();
+        Ok(ConversationPage::from_overfetch(conversations, query.limit))
     }
 
     fn stats(&self) -> Result<Stats, StoreError> {
