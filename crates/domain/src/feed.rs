@@ -104,6 +104,9 @@ impl std::fmt::Display for Seq {
 pub struct FeedLimit(u32);
 
 impl FeedLimit {
+    /// The largest page.
+    pub const MAX: Self = Self(MAX_FEED_LIMIT);
+
     /// # Errors
     /// [`FeedError::LimitOutOfRange`] outside `1..=1000`.
     pub fn new(limit: i64) -> Result<Self, FeedError> {

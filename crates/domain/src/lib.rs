@@ -12,6 +12,7 @@ mod signature;
 mod standard_webhooks;
 mod stats;
 pub mod store;
+mod subscription;
 pub mod text;
 mod timestamp;
 pub mod whatsapp;
@@ -45,4 +46,10 @@ pub use standard_webhooks::{
 };
 pub use stats::{SenderCount, Stats, TOP_SENDERS};
 pub use store::{InsertOutcome, MessageStore, PoolGauges, StoreError, StoreGauges, SubmitResult};
+pub use subscription::{
+    Claim, DeadLetter, DeadLetterQuery, Fence, HeadFailure, LAG_CAP, NewSubscription, RetryOutcome,
+    RetryPolicy, Start, Step, Subscription, SubscriptionChange, SubscriptionFilter, SubscriptionId,
+    SubscriptionSecret, SubscriptionState, SubscriptionStore, TargetUrl, UrlProblem, Verdict,
+    parse_retry_after,
+};
 pub use timestamp::{Timestamp, TimestampError};

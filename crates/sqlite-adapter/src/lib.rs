@@ -9,6 +9,7 @@ mod schema;
 mod search;
 mod settings;
 mod store;
+mod subscriptions;
 mod writer;
 
 pub use backup::{BackupError, BackupReport, backup, restore};

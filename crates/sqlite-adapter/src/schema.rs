@@ -140,6 +140,46 @@ const MIGRATIONS: &[&str] = &[
         (SELECT MAX(rowid) FROM messages WHERE messages.from_msisdn = senders.from_msisdn), 0);
     CREATE INDEX senders_by_last ON senders (last_seq);
     ",
+    // 7: forwarding. Subscriptions with their position, head failure and
+    // lease; their dead letters; and each forwarding worker's heartbeat,
+    // which sets every worker's share.
+    r"
+    CREATE TABLE subscriptions (
+        id              TEXT PRIMARY KEY,
+        url             TEXT NOT NULL,
+        secret          TEXT NOT NULL,
+        filter_from     TEXT,
+        filter_q        TEXT,
+        filter_kinds    TEXT NOT NULL DEFAULT '',
+        state           TEXT NOT NULL,
+        paused_reason   TEXT,
+        position        INTEGER NOT NULL,
+        generation      INTEGER NOT NULL DEFAULT 1,
+        head_seq        INTEGER,
+        head_message_id TEXT,
+        head_attempts   INTEGER,
+        head_error      TEXT,
+        head_next       INTEGER,
+        delivered       INTEGER NOT NULL DEFAULT 0,
+        created_at      INTEGER NOT NULL,
+        lease_owner     TEXT,
+        lease_until     INTEGER
+    ) WITHOUT ROWID;
+    CREATE TABLE dead_letters (
+        subscription_id TEXT NOT NULL,
+        seq             INTEGER NOT NULL,
+        message_id      TEXT NOT NULL,
+        attempts        INTEGER NOT NULL,
+        last_error      TEXT NOT NULL,
+        failed_at       INTEGER NOT NULL,
+        retry_requested INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (subscription_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE forwarders (
+        owner      TEXT PRIMARY KEY,
+        seen_until INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The search index's table, as migration 2 first made it.

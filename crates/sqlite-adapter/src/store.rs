@@ -310,7 +310,12 @@ impl SqliteStore {
             .all(|m| stmt.exists([m.id().as_str()]).unwrap_or(false))
     }
 
-    fn reader(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
+    /// The writer thread, for the subscription store's writes.
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    pub(crate) fn reader(&self) -> Result<PooledConnection<SqliteConnectionManager>, StoreError> {
         self.readers.get().map_err(pool_error)
     }
 }

@@ -4,5 +4,6 @@ pub mod keys;
 pub mod numbers;
 pub mod rows;
 pub mod settings;
+pub mod subscriptions;
 pub mod tally;
 pub mod writers;

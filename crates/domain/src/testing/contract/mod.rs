@@ -11,6 +11,7 @@ mod reference;
 mod retention;
 pub mod seeds;
 mod stats;
+mod subscriptions;
 mod writes;
 
 pub use feed::{feed_follows_the_order_of_storage, feed_walk_misses_nothing_while_writers_commit};
@@ -33,6 +34,11 @@ pub use seeds::message;
 pub use stats::{
     daily_counts_by_utc_day, empty_store, readiness, stats_edges_compare_instants_and_keep_text,
     stats_ties_cut_and_edges,
+};
+pub use subscriptions::{
+    FreshSubscriptionStore, claims_share_the_work_and_expire, dead_letters_retry_and_replay,
+    steps_are_fenced_by_lease_and_generation,
+    subscriptions_start_where_asked_and_change_with_a_generation,
 };
 pub use writes::{
     concurrent_identical_inserts_store_one_row, first_write_wins,
