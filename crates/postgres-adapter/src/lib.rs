@@ -7,6 +7,7 @@ mod records;
 mod schema;
 mod settings;
 mod store;
+mod subscriptions;
 mod tls;
 mod writer;
 

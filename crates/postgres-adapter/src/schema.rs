@@ -11,14 +11,15 @@
 use postgres::Client;
 
 /// The schema version this build writes.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// Expand/contract: the oldest build (by the schema version it writes)
 /// that may still read and write a database at [`SCHEMA_VERSION`]. A
 /// migration that only adds what older builds can ignore keeps it; one
 /// that older builds would write wrongly raises it to the new version.
 /// Version 4 keeps each sender's latest message, which version-3 builds do
-/// not maintain: 4.
+/// not maintain: 4. Version 5 only adds forwarding's tables, which a
+/// version-4 build never touches: still 4.
 pub const COMPATIBLE_FROM: i32 = 4;
 
 /// Counter rows per table that batches spread over (see `writer.rs`): each
@@ -135,6 +136,46 @@ const MIGRATIONS: &[&str] = &[
       FROM (SELECT from_msisdn, max(seq) AS seq FROM messages GROUP BY from_msisdn) AS latest
      WHERE senders.from_msisdn = latest.from_msisdn;
     CREATE INDEX senders_by_last ON senders (last_seq);
+    "#,
+    // 5: forwarding. Subscriptions with their position, head failure and
+    // lease; their dead letters; each forwarding worker's heartbeat, which
+    // sets every worker's share.
+    r#"
+    CREATE TABLE subscriptions (
+        id              TEXT COLLATE "C" PRIMARY KEY,
+        url             TEXT NOT NULL,
+        secret          TEXT NOT NULL,
+        filter_from     TEXT,
+        filter_q        TEXT,
+        filter_kinds    TEXT NOT NULL DEFAULT '',
+        state           TEXT NOT NULL,
+        paused_reason   TEXT,
+        position        BIGINT NOT NULL,
+        generation      BIGINT NOT NULL DEFAULT 1,
+        head_seq        BIGINT,
+        head_message_id TEXT,
+        head_attempts   BIGINT,
+        head_error      TEXT,
+        head_next       BIGINT,
+        delivered       BIGINT NOT NULL DEFAULT 0,
+        created_at      BIGINT NOT NULL,
+        lease_owner     TEXT,
+        lease_until     BIGINT
+    );
+    CREATE TABLE dead_letters (
+        subscription_id TEXT COLLATE "C" NOT NULL,
+        seq             BIGINT NOT NULL,
+        message_id      TEXT NOT NULL,
+        attempts        BIGINT NOT NULL,
+        last_error      TEXT NOT NULL,
+        failed_at       BIGINT NOT NULL,
+        retry_requested BOOLEAN NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (subscription_id, seq)
+    );
+    CREATE TABLE forwarders (
+        owner      TEXT PRIMARY KEY,
+        seen_until BIGINT NOT NULL
+    );
     "#,
 ];
 

@@ -139,7 +139,7 @@ impl PostgresStore {
         self.writer.insert(messages)
     }
 
-    fn reader(&self) -> Result<PooledConnection<Manager>, StoreError> {
+    pub(crate) fn reader(&self) -> Result<PooledConnection<Manager>, StoreError> {
         self.readers.get().map_err(pool_error)
     }
 

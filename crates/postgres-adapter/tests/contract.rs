@@ -21,3 +21,7 @@ mod search_index_on {
 mod search_index_off {
     domain::message_store_contract!(|| super::fresh(false));
 }
+
+mod subscriptions {
+    domain::subscription_store_contract!(|| super::fresh(true));
+}
