@@ -23,10 +23,10 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # http-actix's layers, lowest first. A module may import a lower layer or
 # its own layer, except that a feature never imports another feature.
 HTTP_LAYERS = {
-    "leaf": {"config", "logging", "metrics", "outcome", "params", "peer", "proxies", "problem", "tokens", "wake"},
+    "leaf": {"config", "instants", "logging", "metrics", "outcome", "params", "peer", "proxies", "problem", "tokens", "wake"},
     "error": {"error"},
     "shared": {"guard", "middleware"},
-    "feature": {"ingest", "read", "ops", "jobs"},
+    "feature": {"ingest", "read", "ops", "jobs", "subscriptions"},
     "top": {"routes", "startup"},
 }
 RANK = {name: i for i, name in enumerate(HTTP_LAYERS)}
@@ -37,7 +37,8 @@ ALLOWED_DEPS = {
     "hookbox-store-kit": {"hookbox-domain"},
     "hookbox-sqlite": {"hookbox-domain", "hookbox-store-kit"},
     "hookbox-postgres": {"hookbox-domain", "hookbox-store-kit"},
-    "hookbox-http": {"hookbox-domain"},
+    "hookbox-forwarder": {"hookbox-domain"},
+    "hookbox-http": {"hookbox-domain", "hookbox-forwarder"},
     "hookbox": {"hookbox-domain", "hookbox-http", "hookbox-sqlite", "hookbox-postgres"},
     "hookbox-testkit": {"hookbox-domain"},
 }

@@ -132,9 +132,15 @@ fn serve_from_env() -> ExitCode {
 fn serve(config: &Config, settings: &StoreSettings, logger: &slog::Logger) -> Result<(), String> {
     let metrics = metrics::install().map_err(|e| format!("cannot install metrics: {e}"))?;
     // Opened here, outside the runtime: adapters may block while opening.
-    let (store, notes) = settings.open()?;
+    let (store, subscriptions, notes) = settings.open_both()?;
     let app = actix_web::rt::System::new().block_on(async {
-        let app = Application::build(config, store.clone(), logger.clone(), metrics)
+        let app = Application::build(
+            config,
+            store.clone(),
+            Some(subscriptions),
+            logger.clone(),
+            metrics,
+        )
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         slog::info!(logger, # "lifecycle", "hookbox started";
             "host" => config.host.clone(), "port" => app.port(),

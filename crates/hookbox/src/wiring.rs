@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::MessageStore;
+use domain::{MessageStore, SubscriptionStore};
 use postgres_adapter::{Migration, PostgresConfig, PostgresStore, SearchIndex};
 use sqlite_adapter::{SqliteConfig, SqliteStore};
 
@@ -107,9 +107,25 @@ impl StoreSettings {
     /// # Errors
     /// The adapter's open error, as one line.
     pub(crate) fn open(&self) -> Result<(Arc<dyn MessageStore>, Vec<StoreNote>), String> {
+        self.open_both()
+            .map(|(messages, _, notes)| (messages, notes))
+    }
+
+    /// [`Self::open`], with the same store as a [`SubscriptionStore`] too.
+    ///
+    /// # Errors
+    /// The adapter's open error, as one line.
+    pub(crate) fn open_both(&self) -> Result<Opened, String> {
         match self {
             Self::Sqlite(config) => SqliteStore::open(config)
-                .map(|s| (Arc::new(s) as Arc<dyn MessageStore>, Vec::new()))
+                .map(|s| {
+                    let s = Arc::new(s);
+                    (
+                        s.clone() as Arc<dyn MessageStore>,
+                        s as Arc<dyn SubscriptionStore>,
+                        Vec::new(),
+                    )
+                })
                 .map_err(|e| e.to_string()),
             Self::Postgres(config) => {
                 let store = PostgresStore::open(config).map_err(|e| e.to_string())?;
@@ -131,11 +147,19 @@ impl StoreSettings {
                         reason: reason.clone(),
                     });
                 }
-                Ok((Arc::new(store), notes))
+                let store = Arc::new(store);
+                Ok((store.clone(), store, notes))
             }
         }
     }
 }
+
+/// An opened store through both its ports, and what opening it did.
+pub(crate) type Opened = (
+    Arc<dyn MessageStore>,
+    Arc<dyn SubscriptionStore>,
+    Vec<StoreNote>,
+);
 
 /// What opening a store did that an operator should see.
 #[derive(Debug)]

@@ -47,6 +47,31 @@ pub struct Config {
     pub retention: Option<Duration>,
     /// Keep each message's raw bytes (`KEEP_RAW`, default on).
     pub keep_raw: bool,
+    /// Forwarding to subscriptions (`FORWARD_*`).
+    pub forward: ForwardConfig,
+}
+
+/// Forwarding's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardConfig {
+    /// One attempt's limit (`FORWARD_TIMEOUT`, default 10 s).
+    pub timeout: Duration,
+    /// Attempts per message in all (`FORWARD_MAX_ATTEMPTS`, default 8:
+    /// about four minutes of retries before the dead-letter list).
+    pub max_attempts: u32,
+    /// The hosts subscriptions may deliver to (`FORWARD_ALLOWED_HOSTS`);
+    /// `None` allows any.
+    pub allowed_hosts: Option<Vec<String>>,
+}
+
+impl Default for ForwardConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            max_attempts: 8,
+            allowed_hosts: None,
+        }
+    }
 }
 
 /// The live stream's limits.
@@ -218,7 +243,9 @@ impl Config {
                 _ => return Err(invalid("KEEP_RAW", "on or off", v)),
             },
         };
+        let forward = forward(&lookup)?;
         Ok(Self {
+            forward,
             keep_raw,
             keys,
             host,
@@ -264,6 +291,77 @@ fn stream(lookup: &impl Fn(&str) -> Option<String>) -> Result<StreamConfig, Conf
             .unwrap_or(15),
         ),
     })
+}
+
+/// `FORWARD_TIMEOUT`, `FORWARD_MAX_ATTEMPTS`, `FORWARD_ALLOWED_HOSTS`.
+fn forward(lookup: &impl Fn(&str) -> Option<String>) -> Result<ForwardConfig, ConfigError> {
+    let defaults = ForwardConfig::default();
+    let timeout = match lookup("FORWARD_TIMEOUT") {
+        None => defaults.timeout,
+        Some(v) => parse_timeout(&v).ok_or_else(|| {
+            invalid(
+                "FORWARD_TIMEOUT",
+                "a duration from 1ms to 300s, like 10s, 2.5s or 500ms (a bare number is seconds)",
+                v,
+            )
+        })?,
+    };
+    let max_attempts = positive(
+        lookup,
+        "FORWARD_MAX_ATTEMPTS",
+        defaults.max_attempts as usize,
+        "a number of attempts from 1 to 100",
+    )?;
+    let max_attempts = u32::try_from(max_attempts)
+        .ok()
+        .filter(|n| *n <= 100)
+        .ok_or_else(|| {
+            invalid(
+                "FORWARD_MAX_ATTEMPTS",
+                "a number of attempts from 1 to 100",
+                max_attempts.to_string(),
+            )
+        })?;
+    let allowed_hosts = match lookup("FORWARD_ALLOWED_HOSTS") {
+        None => None,
+        Some(v) => {
+            let hosts: Vec<String> = v
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .collect();
+            if hosts
+                .iter()
+                .any(|h| h.is_empty() || h.contains(['/', ':']) && !h.starts_with('['))
+            {
+                return Err(invalid(
+                    "FORWARD_ALLOWED_HOSTS",
+                    "a comma-separated list of host names or addresses (no scheme or port), like hooks.example.com,*.internal,127.0.0.1",
+                    v,
+                ));
+            }
+            Some(hosts)
+        }
+    };
+    Ok(ForwardConfig {
+        timeout,
+        max_attempts,
+        allowed_hosts,
+    })
+}
+
+/// `10`, `10s`, `2.5s` or `500ms`: from 1 ms to 300 s.
+fn parse_timeout(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 0.001)
+    } else {
+        (text.strip_suffix('s').unwrap_or(text), 1.0)
+    };
+    let value: f64 = number.trim().parse().ok().filter(|v: &f64| v.is_finite())?;
+    let seconds = value * scale;
+    (0.001..=300.0)
+        .contains(&seconds)
+        .then(|| Duration::from_secs_f64(seconds))
 }
 
 /// A positive whole number from `name`, or `default` when unset.

@@ -67,7 +67,7 @@ impl FromRequest for AdminAccess {
             .and_then(|v| v.to_str().ok());
         ready(match guard.and_then(|g| g.admin.as_ref().map(|a| (a, g))) {
             None => Err(ApiError::Forbidden(
-                "erasure is disabled: set ADMIN_TOKENS (or ADMIN_TOKENS_FILE) to allow it",
+                "admin routes (erasure, subscriptions) are disabled: set ADMIN_TOKENS (or ADMIN_TOKENS_FILE) to allow them",
             )),
             Some((admin, guard)) => match admin.check(header) {
                 Ok(()) => Ok(Self {
@@ -78,7 +78,9 @@ impl FromRequest for AdminAccess {
                 Err(refusal) => {
                     let reads = guard.read.as_ref().is_some_and(|r| r.check(header).is_ok());
                     Err(if reads {
-                        ApiError::Forbidden("this token may read but not erase")
+                        ApiError::Forbidden(
+                            "this token may read, but only ADMIN_TOKENS may erase or manage subscriptions",
+                        )
                     } else {
                         ApiError::Unauthorized(refusal)
                     })

@@ -2,6 +2,7 @@
 
 // Leaves: import only `domain` (and each other, without cycles).
 pub mod config;
+mod instants;
 pub mod logging;
 pub mod metrics;
 pub mod outcome;
@@ -24,6 +25,7 @@ mod ingest;
 mod jobs;
 mod ops;
 mod read;
+mod subscriptions;
 
 // The route table and the app factory: the only modules that name features.
 mod routes;
@@ -31,7 +33,7 @@ mod routes;
 /// The records `GET /messages/export` writes, one per NDJSON line, for
 /// tools that write the same format (`hookbox export`).
 pub mod wire {
-    pub use crate::read::record_line;
+    pub use crate::read::{record_json, record_line};
 }
 pub mod startup;
 

@@ -77,6 +77,10 @@ pub fn install() -> Result<PrometheusHandle, BuildError> {
             LATENCY_BUCKETS_MS,
         )?
         .set_buckets_for_metric(Matcher::Full(COMMIT_LATENCY.to_owned()), LATENCY_BUCKETS_MS)?
+        .set_buckets_for_metric(
+            Matcher::Full(forwarder::names::DELIVERY_LATENCY.to_owned()),
+            LATENCY_BUCKETS_MS,
+        )?
         .set_buckets_for_metric(Matcher::Full(COMMIT_BATCH_SIZE.to_owned()), BATCH_BUCKETS)?
         .install_recorder()?;
     let upkeep = handle.clone();

@@ -6,7 +6,7 @@ use actix_web::http::Method;
 use actix_web::{HttpResponse, web};
 
 use crate::error::ApiError;
-use crate::{ingest, ops, read};
+use crate::{ingest, ops, read, subscriptions as subs};
 
 /// Every route. Unknown paths are the app's default service, [`not_found`].
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -39,6 +39,34 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(only("/whatsapp/events", Method::GET, read::events))
         .service(only("/stats", Method::GET, read::stats))
         .service(only("/stats/daily", Method::GET, read::daily))
+        .service(
+            web::resource("/subscriptions")
+                .route(web::get().to(subs::list))
+                .route(web::post().to(subs::create))
+                .default_service(method_not_allowed("GET, HEAD, POST")),
+        )
+        .service(
+            web::resource("/subscriptions/{id}")
+                .route(web::get().to(subs::one))
+                .route(web::patch().to(subs::patch))
+                .route(web::delete().to(subs::delete))
+                .default_service(method_not_allowed("GET, HEAD, PATCH, DELETE")),
+        )
+        .service(only(
+            "/subscriptions/{id}/dead-letters",
+            Method::GET,
+            subs::dead_letters,
+        ))
+        .service(only(
+            "/subscriptions/{id}/dead-letters/{seq}/retry",
+            Method::POST,
+            subs::retry_dead_letter,
+        ))
+        .service(only(
+            "/subscriptions/{id}/replay",
+            Method::POST,
+            subs::replay,
+        ))
         .service(only("/ui", Method::GET, ops::ui::page))
         .service(only("/ui/app.js", Method::GET, ops::ui::script))
         .service(only("/ui/app.css", Method::GET, ops::ui::style))

@@ -7,7 +7,8 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
-use domain::MessageStore;
+use domain::{MessageStore, SubscriptionStore};
+use forwarder::{ForwardSettings, Forwarder};
 use metrics_exporter_prometheus::PrometheusHandle;
 use slog::Logger;
 
@@ -19,6 +20,7 @@ use crate::middleware::{CorsOrigins, Observer, cors, head, observe};
 use crate::ops::OpsState;
 use crate::read::{Hub, ReadState};
 use crate::routes;
+use crate::subscriptions::SubscriptionsState;
 use crate::wake::NewMessages;
 
 /// Blocking threads per worker for store calls.
@@ -34,6 +36,8 @@ pub struct Application {
     hub: Arc<Hub>,
     /// Runs while the server does (`RETENTION`).
     _purger: Option<Purger>,
+    /// Delivers subscriptions while the server runs (stores that keep them).
+    _forwarder: Option<Forwarder>,
 }
 
 impl std::fmt::Debug for Application {
@@ -46,13 +50,15 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     /// Binds `config.host:config.port` (port 0 picks a free one) and builds
-    /// the server around `store`.
+    /// the server around `store`; with `subscriptions` (the same store's
+    /// other port), it serves `/subscriptions` and forwards.
     ///
     /// # Errors
     /// The I/O error when the address cannot be bound.
     pub fn build(
         config: &Config,
         store: Arc<dyn MessageStore>,
+        subscriptions: Option<Arc<dyn SubscriptionStore>>,
         logger: Logger,
         metrics: PrometheusHandle,
     ) -> std::io::Result<Self> {
@@ -85,6 +91,23 @@ impl Application {
             hub: Arc::clone(&hub),
             logger: logger.clone(),
         });
+        let forwarder = subscriptions
+            .clone()
+            .map(|subs| {
+                Forwarder::start(
+                    Arc::clone(&store),
+                    subs,
+                    forward_settings(config),
+                    logger.clone(),
+                )
+            })
+            .transpose()?;
+        let subs = web::Data::new(SubscriptionsState {
+            messages: Arc::clone(&store),
+            subs: subscriptions,
+            allowed_hosts: config.forward.allowed_hosts.clone(),
+            logger: logger.clone(),
+        });
         let ops = web::Data::new(OpsState { store, metrics });
         // An admin token may also read.
         let read_tokens = match (&config.read_tokens, &config.admin_tokens) {
@@ -105,6 +128,7 @@ impl Application {
                 .app_data(whatsapp.clone())
                 .app_data(read.clone())
                 .app_data(ops.clone())
+                .app_data(subs.clone())
                 .app_data(guard.clone())
                 .app_data(admin.clone())
                 .app_data(cors_origins.clone())
@@ -135,6 +159,7 @@ impl Application {
             port,
             hub,
             _purger: purger,
+            _forwarder: forwarder,
         })
     }
 
@@ -188,5 +213,19 @@ async fn shutdown_signal() {
         }
         // Cannot listen: stop on nothing rather than at once.
         _ => std::future::pending::<()>().await,
+    }
+}
+
+/// Forwarding's settings from the configuration; bodies are the full
+/// record as `GET /messages/{message_id}` shows it.
+fn forward_settings(config: &Config) -> ForwardSettings {
+    ForwardSettings {
+        timeout: config.forward.timeout,
+        policy: domain::RetryPolicy::new(config.forward.max_attempts)
+            .unwrap_or_else(|| unreachable!("FORWARD_MAX_ATTEMPTS is at least 1")),
+        allowed_hosts: config.forward.allowed_hosts.clone(),
+        lease: ForwardSettings::LEASE,
+        poll: ForwardSettings::POLL,
+        render: Arc::new(crate::read::record_json),
     }
 }

@@ -132,7 +132,7 @@ fn spawn(store: impl MessageStore + 'static) -> Running {
     std::thread::spawn(move || {
         let _guard = guard;
         actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(&config, store, logger, metrics()).expect("build");
+            let app = Application::build(&config, store, None, logger, metrics()).expect("build");
             tx.send((app.port(), app.handle())).expect("send port");
             app.run_until_stopped().await.expect("serve");
         });

@@ -101,8 +101,14 @@ fn change(
 ) -> Result<Option<Subscription>, StoreError> {
     let mut sets = vec!["generation = generation + 1".to_owned()];
     let url = change.url.as_ref().map(|u| u.as_str().to_owned());
-    let from = change.filter.as_ref().and_then(|f| from_column(f).map(str::to_owned));
-    let q = change.filter.as_ref().and_then(|f| q_column(f).map(str::to_owned));
+    let from = change
+        .filter
+        .as_ref()
+        .and_then(|f| from_column(f).map(str::to_owned));
+    let q = change
+        .filter
+        .as_ref()
+        .and_then(|f| q_column(f).map(str::to_owned));
     let kinds = change.filter.as_ref().map(join_kinds);
     let mut args: Vec<&(dyn ToSql + Sync)> = vec![&id];
     if let Some(url) = &url {
@@ -112,7 +118,11 @@ fn change(
     if let Some(kinds) = &kinds {
         args.extend([&from as &(dyn ToSql + Sync), &q, kinds]);
         let n = args.len();
-        sets.push(format!("filter_from = ${}, filter_q = ${}, filter_kinds = ${n}", n - 2, n - 1));
+        sets.push(format!(
+            "filter_from = ${}, filter_q = ${}, filter_kinds = ${n}",
+            n - 2,
+            n - 1
+        ));
     }
     match change.state {
         Some(SubscriptionState::Active) => sets.push(
@@ -126,7 +136,11 @@ fn change(
     let mut tx = c.transaction().map_err(store_error)?;
     let sql = format!("UPDATE subscriptions SET {} WHERE id = $1", sets.join(", "));
     let changed = tx.execute(&sql, &args).map_err(store_error)?;
-    let result = if changed == 1 { one(&mut tx, id)? } else { None };
+    let result = if changed == 1 {
+        one(&mut tx, id)?
+    } else {
+        None
+    };
     tx.commit().map_err(store_error)?;
     Ok(result)
 }
@@ -134,22 +148,33 @@ fn change(
 const NO_HEAD: &str = "head_seq = NULL, head_message_id = NULL, head_attempts = NULL, \
     head_error = NULL, head_next = NULL";
 
-fn replay(c: &mut postgres::Client, id: &str, from: Seq) -> Result<Option<Subscription>, StoreError> {
+fn replay(
+    c: &mut postgres::Client,
+    id: &str,
+    from: Seq,
+) -> Result<Option<Subscription>, StoreError> {
     let position = seq_value(domain::Start::At(from).position(Seq::START));
     let mut tx = c.transaction().map_err(store_error)?;
     let sql = format!(
         "UPDATE subscriptions SET position = $2, generation = generation + 1, {NO_HEAD} WHERE id = $1"
     );
     let changed = tx.execute(&sql, &[&id, &position]).map_err(store_error)?;
-    let result = if changed == 1 { one(&mut tx, id)? } else { None };
+    let result = if changed == 1 {
+        one(&mut tx, id)?
+    } else {
+        None
+    };
     tx.commit().map_err(store_error)?;
     Ok(result)
 }
 
 fn delete(c: &mut postgres::Client, id: &str) -> Result<bool, StoreError> {
     let mut tx = c.transaction().map_err(store_error)?;
-    tx.execute("DELETE FROM dead_letters WHERE subscription_id = $1", &[&id])
-        .map_err(store_error)?;
+    tx.execute(
+        "DELETE FROM dead_letters WHERE subscription_id = $1",
+        &[&id],
+    )
+    .map_err(store_error)?;
     let n = tx
         .execute("DELETE FROM subscriptions WHERE id = $1", &[&id])
         .map_err(store_error)?;
@@ -178,7 +203,10 @@ fn claim(
     tx.execute("DELETE FROM forwarders WHERE seen_until < $1", &[&now])
         .map_err(store_error)?;
     let live = count(&mut tx, "SELECT COUNT(*) FROM forwarders")?;
-    let active = count(&mut tx, "SELECT COUNT(*) FROM subscriptions WHERE state = 'active'")?;
+    let active = count(
+        &mut tx,
+        "SELECT COUNT(*) FROM subscriptions WHERE state = 'active'",
+    )?;
     let share = i64::try_from(share(active, live)).unwrap_or(i64::MAX);
     // Keep the oldest `share` of those still leased to us; free the rest.
     tx.execute(
@@ -204,7 +232,11 @@ fn claim(
         &[&owner, &until, &now, &need.max(0)],
     )
     .map_err(store_error)?;
-    let mine = many(&mut tx, "WHERE lease_owner = $1 AND state = 'active'", &[&owner])?;
+    let mine = many(
+        &mut tx,
+        "WHERE lease_owner = $1 AND state = 'active'",
+        &[&owner],
+    )?;
     tx.commit().map_err(store_error)?;
     Ok(mine)
 }
@@ -242,7 +274,10 @@ fn step(
                 "UPDATE subscriptions SET position = $4, delivered = delivered + $5, {NO_HEAD} \
                  WHERE {FENCE}"
             ),
-            &[&seq_value(*position), &i64::try_from(*count).unwrap_or(i64::MAX)],
+            &[
+                &seq_value(*position),
+                &i64::try_from(*count).unwrap_or(i64::MAX),
+            ],
         )?,
         Step::Failing(head) => {
             let (seq, message_id, attempts, error, next) = head_columns(head);
@@ -375,7 +410,13 @@ impl SubscriptionStore for PostgresStore {
 
     fn record_step(&self, fence: &Fence<'_>, what: &Step) -> Result<bool, StoreError> {
         let generation = i64::try_from(fence.generation).unwrap_or(i64::MAX);
-        step(&mut *self.reader()?, fence.id.as_str(), fence.owner, generation, what)
+        step(
+            &mut *self.reader()?,
+            fence.id.as_str(),
+            fence.owner,
+            generation,
+            what,
+        )
     }
 
     fn dead_letters(
@@ -386,7 +427,11 @@ impl SubscriptionStore for PostgresStore {
         let sql = format!(
             "SELECT seq, message_id, attempts, last_error, failed_at, retry_requested \
              FROM dead_letters WHERE subscription_id = $1 AND seq > $2 {} ORDER BY seq LIMIT $3",
-            if query.requested_only { "AND retry_requested" } else { "" }
+            if query.requested_only {
+                "AND retry_requested"
+            } else {
+                ""
+            }
         );
         let limit = i64::from(query.limit);
         self.reader()?
@@ -416,6 +461,12 @@ impl SubscriptionStore for PostgresStore {
         outcome: &RetryOutcome,
         at: time::OffsetDateTime,
     ) -> Result<(), StoreError> {
-        settle(&mut *self.reader()?, id.as_str(), seq_value(seq), outcome, micros(at))
+        settle(
+            &mut *self.reader()?,
+            id.as_str(),
+            seq_value(seq),
+            outcome,
+            micros(at),
+        )
     }
 }

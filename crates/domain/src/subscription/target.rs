@@ -77,6 +77,19 @@ impl TargetUrl {
         self.https
     }
 
+    /// Whether the host is on `hosts` (`FORWARD_ALLOWED_HOSTS`): equal,
+    /// ignoring case, or under an entry written `*.example.com`.
+    #[must_use]
+    pub fn is_allowed(&self, hosts: &[String]) -> bool {
+        hosts.iter().any(|entry| match entry.strip_prefix("*.") {
+            Some(domain) => self
+                .host
+                .strip_suffix(&domain.to_ascii_lowercase())
+                .is_some_and(|rest| rest.ends_with('.')),
+            None => entry.eq_ignore_ascii_case(&self.host),
+        })
+    }
+
     /// `scheme://host:port`, for logs: no credentials, path or query.
     #[must_use]
     pub fn origin(&self) -> String {
@@ -132,6 +145,20 @@ mod tests {
         assert_eq!(u.origin(), "https://example.com:443");
         let u = TargetUrl::parse("http://[::1]:8080/").expect("url");
         assert_eq!((u.host(), u.port()), ("[::1]", 8080));
+    }
+
+    #[test]
+    fn allow_lists_match_hosts_and_subdomains() {
+        let hosts = vec!["127.0.0.1".to_owned(), "*.Example.com".to_owned()];
+        let ok = |u: &str| TargetUrl::parse(u).expect("url").is_allowed(&hosts);
+        assert!(
+            ok("http://127.0.0.1:9/x")
+                && ok("https://a.b.example.com/")
+                && ok("http://x.EXAMPLE.com")
+        );
+        assert!(
+            !ok("http://example.com/") && !ok("http://badexample.com/") && !ok("http://localhost/")
+        );
     }
 
     #[test]

@@ -115,11 +115,7 @@ struct MediaDto<'a> {
 }
 
 /// RFC 3339 in UTC with `Z`.
-pub(crate) fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+pub(crate) use crate::instants::rfc3339;
 
 impl<'a> From<&'a FeedItem> for FeedItemDto<'a> {
     fn from(item: &'a FeedItem) -> Self {
@@ -172,6 +168,13 @@ impl<'a> FeedItemDto<'a> {
         }
         dto
     }
+}
+
+/// One record as `GET /messages/{message_id}` shows it: the body of a
+/// forwarded delivery.
+#[must_use]
+pub fn record_json(item: &FeedItem) -> String {
+    serde_json::to_string(&FeedItemDto::from(item)).unwrap_or_default()
 }
 
 /// One record as a line of NDJSON (without the newline).

@@ -20,7 +20,7 @@ mod stream;
 mod strict;
 
 pub(crate) use conversations::conversations;
-pub use dto::record_line;
+pub use dto::{record_json, record_line};
 pub(crate) use erase::{erase_message, erase_sender};
 pub(crate) use export::export;
 pub(crate) use feed::{feed, message_stream};
