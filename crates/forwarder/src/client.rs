@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use domain::{FeedItem, Subscription, Verdict};
 
-use crate::ForwardSettings;
 use crate::names::{DELIVERIES, DELIVERY_LATENCY};
+use crate::settings::ForwardSettings;
 
 /// The longest part of a consumer's answer read (and dropped) so that its
 /// connection can be reused.

@@ -14,7 +14,7 @@ use slog::{o, warn};
 
 use crate::client;
 use crate::names::{DEAD_LETTERS, LAG};
-use crate::supervisor::{Control, Shared};
+use crate::shared::{Control, Shared, now_micros};
 
 /// Deliveries between two position writes (at most): the at-least-once
 /// window after a crash.
@@ -61,7 +61,7 @@ impl Delivery {
             pending: 0,
             last_commit: Instant::now(),
             last_check: Instant::now(),
-            seed: u64::try_from(crate::supervisor::now_micros()).unwrap_or(1) | 1,
+            seed: u64::try_from(now_micros()).unwrap_or(1) | 1,
             logger,
             shared,
             control,

@@ -3,8 +3,11 @@
 
 use std::time::Duration;
 
-use super::{Subscription, TargetUrl};
-use super::{SubscriptionFilter, SubscriptionId, SubscriptionSecret, SubscriptionState};
+use super::record::{
+    HeadFailure, Subscription, SubscriptionFilter, SubscriptionId, SubscriptionSecret,
+    SubscriptionState,
+};
+use super::target::TargetUrl;
 use crate::feed::Seq;
 use crate::store::StoreError;
 
@@ -61,21 +64,6 @@ pub struct SubscriptionChange {
     pub filter: Option<SubscriptionFilter>,
     /// Pause or resume.
     pub state: Option<SubscriptionState>,
-}
-
-/// The message holding back the ones after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeadFailure {
-    /// Its feed position.
-    pub seq: Seq,
-    /// Its id.
-    pub message_id: String,
-    /// Attempts made so far.
-    pub attempts: u32,
-    /// What the last one came to.
-    pub last_error: String,
-    /// When the next attempt is due.
-    pub next_attempt: time::OffsetDateTime,
 }
 
 /// A message whose every attempt failed.

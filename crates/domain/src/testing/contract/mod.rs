@@ -129,3 +129,29 @@ macro_rules! message_store_contract {
         )*
     };
 }
+
+/// Generates one `#[test]` per subscription contract check.
+#[macro_export]
+macro_rules! subscription_store_contract {
+    ($factory:expr) => {
+        $crate::subscription_store_contract!(@tests $factory;
+            subscriptions_start_where_asked_and_change_with_a_generation,
+            claims_share_the_work_and_expire,
+            steps_are_fenced_by_lease_and_generation,
+            dead_letters_retry_and_replay,
+        );
+    };
+    (@tests $factory:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $check() {
+                let fresh = ($factory)();
+                if let Some((messages, subs)) =
+                    $crate::testing::contract::FreshSubscriptionStore::stores(&fresh)
+                {
+                    $crate::testing::contract::$check(messages, subs);
+                }
+            }
+        )*
+    };
+}

@@ -10,7 +10,11 @@ use super::seeds::{insert, message};
 use crate::feed::Seq;
 use crate::message::Msisdn;
 use crate::store::MessageStore;
-use crate::subscription::*;
+use crate::subscription::{
+    Claim, DeadLetter, DeadLetterQuery, Fence, HeadFailure, NewSubscription, RetryOutcome, Start,
+    Step, SubscriptionChange, SubscriptionFilter, SubscriptionId, SubscriptionSecret,
+    SubscriptionState, SubscriptionStore, TargetUrl,
+};
 
 /// What a subscription contract check runs on.
 pub trait FreshSubscriptionStore {
@@ -35,32 +39,6 @@ impl<T: MessageStore + SubscriptionStore> FreshSubscriptionStore for Option<T> {
         self.as_ref()
             .map(|s| (s as &dyn MessageStore, s as &dyn SubscriptionStore))
     }
-}
-
-/// Generates one `#[test]` per subscription contract check.
-#[macro_export]
-macro_rules! subscription_store_contract {
-    ($factory:expr) => {
-        $crate::subscription_store_contract!(@tests $factory;
-            subscriptions_start_where_asked_and_change_with_a_generation,
-            claims_share_the_work_and_expire,
-            steps_are_fenced_by_lease_and_generation,
-            dead_letters_retry_and_replay,
-        );
-    };
-    (@tests $factory:expr; $($check:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $check() {
-                let fresh = ($factory)();
-                if let Some((messages, subs)) =
-                    $crate::testing::contract::FreshSubscriptionStore::stores(&fresh)
-                {
-                    $crate::testing::contract::$check(messages, subs);
-                }
-            }
-        )*
-    };
 }
 
 fn now() -> OffsetDateTime {
