@@ -23,6 +23,9 @@ const COMMIT_EVERY: u64 = 100;
 const COMMIT_AFTER: Duration = Duration::from_millis(200);
 /// How often the subscription is read again (changes, lag, retries).
 const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// A non-empty page is sent only after the subscription was read at most
+/// this long ago.
+const REFRESH_EVERY: Duration = Duration::from_millis(100);
 /// A page older than this is checked against erasures before each send.
 const FRESH_PAGE: Duration = Duration::from_millis(250);
 const PAGE: u32 = 100;
@@ -45,6 +48,7 @@ pub(crate) struct Delivery {
     pending: u64,
     last_commit: Instant,
     last_check: Instant,
+    last_refresh: Instant,
     seed: u64,
     logger: slog::Logger,
 }
@@ -61,6 +65,7 @@ impl Delivery {
             pending: 0,
             last_commit: Instant::now(),
             last_check: Instant::now(),
+            last_refresh: Instant::now(),
             seed: u64::try_from(now_micros()).unwrap_or(1) | 1,
             logger,
             shared,
@@ -88,6 +93,11 @@ impl Delivery {
                 self.flush();
                 self.nap(self.shared.settings.poll);
                 continue;
+            }
+            // A change (or a deletion) made before these messages were
+            // stored is seen before any of them is sent.
+            if self.last_refresh.elapsed() >= REFRESH_EVERY && !self.refresh() {
+                break;
             }
             if !self.deliver_page(&page.items, read_at) {
                 break;
@@ -278,6 +288,29 @@ impl Delivery {
         at.position = self.position;
         if let Ok(lag) = at.backlog(self.shared.messages.as_ref(), LAG_CAP) {
             metrics::gauge!(LAG, "subscription" => self.sub.id.as_str().to_owned()).set(lag as f64);
+        }
+        true
+    }
+
+    /// Reads the subscription again and adopts a change; `false` when this
+    /// thread must end: deleted, paused, or leased elsewhere.
+    fn refresh(&mut self) -> bool {
+        self.last_refresh = Instant::now();
+        let fresh = match self.shared.subs.subscription(&self.sub.id) {
+            Ok(Some(fresh)) => fresh,
+            Ok(None) => return false,
+            Err(_) => return true,
+        };
+        let mine = fresh
+            .lease
+            .as_ref()
+            .is_some_and(|(o, _)| *o == self.shared.owner);
+        if !mine || fresh.state != SubscriptionState::Active {
+            return false;
+        }
+        if fresh.generation != self.sub.generation {
+            (self.position, self.committed, self.pending) = (fresh.position, fresh.position, 0);
+            self.sub = fresh;
         }
         true
     }

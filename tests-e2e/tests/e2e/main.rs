@@ -5,6 +5,7 @@ mod cli;
 mod container;
 mod contract;
 mod faults;
+mod forwarding;
 mod lifecycle;
 mod observability;
 mod operations;

@@ -36,6 +36,9 @@ pub(crate) struct SubscriptionDto<'a> {
     held_back: Option<HeldBack<'a>>,
     last_error: Option<&'a str>,
     created_at: String,
+    /// The replica delivering it (`<pid>-<start>`), while its lease runs.
+    leased_by: Option<&'a str>,
+    lease_expires_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<&'a str>,
 }
@@ -65,6 +68,8 @@ impl<'a> SubscriptionDto<'a> {
             }),
             last_error: sub.head.as_ref().map(|h| h.last_error.as_str()),
             created_at: rfc3339(sub.created_at),
+            leased_by: sub.lease.as_ref().map(|(owner, _)| owner.as_str()),
+            lease_expires_at: sub.lease.as_ref().map(|(_, until)| rfc3339(*until)),
             secret: None,
         }
     }
