@@ -70,11 +70,15 @@ impl Drop for Forwarder {
     }
 }
 
+/// The longest time between two claims (heartbeats).
+const CLAIM_EVERY: Duration = Duration::from_secs(1);
+
 type Running = HashMap<SubscriptionId, (Arc<Control>, JoinHandle<()>)>;
 
 fn supervise(shared: &Arc<Shared>, stop: &AtomicBool) {
     let lease = shared.settings.lease;
-    let beat = (lease / 3).max(Duration::from_millis(100));
+    // Often enough that a new subscription starts within a second.
+    let beat = (lease / 3).clamp(Duration::from_millis(100), CLAIM_EVERY);
     let mut running: Running = HashMap::new();
     let mut failing = false;
     while !stop.load(Ordering::Relaxed) {

@@ -59,9 +59,23 @@ impl Receiver {
     /// When it cannot start.
     #[must_use]
     pub fn start(statuses: &[u16], retry_after: Option<u32>) -> Self {
+        Self::start_with(statuses, retry_after, &[])
+    }
+
+    /// [`Receiver::start`], holding the `n`-th answer back `delays_ms[n]`
+    /// milliseconds (the last delay repeats).
+    ///
+    /// # Panics
+    /// When it cannot start.
+    #[must_use]
+    pub fn start_with(statuses: &[u16], retry_after: Option<u32>, delays_ms: &[u64]) -> Self {
         let list: Vec<String> = statuses.iter().map(ToString::to_string).collect();
         let mut cmd = Command::new(receiver_binary());
         cmd.args(["--statuses", &list.join(",")]);
+        if !delays_ms.is_empty() {
+            let delays: Vec<String> = delays_ms.iter().map(ToString::to_string).collect();
+            cmd.args(["--delays-ms", &delays.join(",")]);
+        }
         if let Some(s) = retry_after {
             cmd.args(["--retry-after", &s.to_string()]);
         }
@@ -92,7 +106,8 @@ impl Receiver {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    /// Every request so far: `{"n","status","request","headers","body"}`.
+    /// Every request so far: `{"n","status","at_ms","request","headers",
+    /// "body"}` (`at_ms`: when it arrived, in Unix milliseconds).
     ///
     /// # Panics
     /// When a reader thread panicked.

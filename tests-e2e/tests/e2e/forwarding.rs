@@ -588,3 +588,39 @@ fn subscriptions_spread_over_replicas() {
     let got = rx.wait_for(4, Duration::from_secs(10));
     assert_eq!(got.len(), 4, "each subscription delivers once");
 }
+
+/// `FORWARD_TIMEOUT`: an answer slower than it is a failed attempt
+/// (retried); the settings' bad values stop start-up naming the variable.
+#[test]
+fn forward_timeout_fails_a_slow_attempt_and_bad_settings_stop_start_up() {
+    let s = server(&[("FORWARD_TIMEOUT", "300ms")]);
+    let c = s.client();
+    let rx = Receiver::start_with(&[200], None, &[1500, 0]);
+    let sub = subscribe(c, &json!({"url": rx.url("/")}));
+    let id = sub["id"].as_str().expect("id");
+    post(c, "t1", "+111");
+    wait_until(Duration::from_secs(10), "a timed-out attempt", || {
+        get_sub(c, id)["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("timed out"))
+    });
+    wait_until(Duration::from_secs(10), "the retry to deliver", || {
+        get_sub(c, id)["delivered"] == 1
+    });
+    assert_eq!(ids(&rx.requests()), ["t1", "t1"]);
+    for (name, value) in [
+        ("FORWARD_TIMEOUT", "forever"),
+        ("FORWARD_TIMEOUT", "0s"),
+        ("FORWARD_MAX_ATTEMPTS", "0"),
+        ("FORWARD_MAX_ATTEMPTS", "101"),
+        ("FORWARD_ALLOWED_HOSTS", "https://example.com"),
+        ("FORWARD_ALLOWED_HOSTS", "a.com,,b.com"),
+    ] {
+        let failed = Server::builder()
+            .env(name, value)
+            .try_start()
+            .expect_err(name);
+        let said = format!("{failed:?}");
+        assert!(said.contains(name), "{name}={value}: {said}");
+    }
+}

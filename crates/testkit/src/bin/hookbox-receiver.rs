@@ -2,8 +2,9 @@
 //! port that answers each request with the next status of its script and
 //! prints one JSON line per request on stdout (headers that matter, body).
 //!
-//! `hookbox-receiver [--statuses 500,500,200] [--retry-after S]`: the last
-//! status repeats; `--retry-after` goes on every 429. The first line
+//! `hookbox-receiver [--statuses 500,500,200] [--retry-after S]
+//! [--delays-ms 1500,0]`: the last status (and delay) repeats;
+//! `--retry-after` goes on every 429; a delay holds the answer back. The first line
 //! printed is `{"port":N}`.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 struct Script {
     statuses: Vec<u16>,
+    delays: Vec<u64>,
     retry_after: Option<String>,
     served: AtomicUsize,
     out: Mutex<std::io::Stdout>,
@@ -21,6 +23,7 @@ struct Script {
 fn main() {
     let mut statuses = vec![200];
     let mut retry_after = None;
+    let mut delays = vec![0];
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -33,6 +36,14 @@ fn main() {
                     .collect();
             }
             "--retry-after" => retry_after = args.next(),
+            "--delays-ms" => {
+                delays = args
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter_map(|s| s.trim().parse().ok())
+                    .collect();
+            }
             other => {
                 eprintln!("hookbox-receiver: unknown argument {other}");
                 std::process::exit(2);
@@ -42,6 +53,9 @@ fn main() {
     if statuses.is_empty() {
         statuses.push(200);
     }
+    if delays.is_empty() {
+        delays.push(0);
+    }
     let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| {
         eprintln!("hookbox-receiver: cannot listen: {e}");
         std::process::exit(1)
@@ -49,6 +63,7 @@ fn main() {
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     let script = Arc::new(Script {
         statuses,
+        delays,
         retry_after,
         served: AtomicUsize::new(0),
         out: Mutex::new(std::io::stdout()),
@@ -109,12 +124,17 @@ fn serve(stream: TcpStream, script: &Script) {
             &serde_json::json!({
                 "n": n,
                 "status": status,
+                "at_ms": std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis()),
                 "request": request_line.trim_end(),
                 "headers": headers,
                 "body": String::from_utf8_lossy(&body),
             })
             .to_string(),
         );
+        let delay = script.delays[n.min(script.delays.len() - 1)];
+        std::thread::sleep(std::time::Duration::from_millis(delay));
         let retry = match (&script.retry_after, status) {
             (Some(s), 429) => format!("Retry-After: {s}\r\n"),
             _ => String::new(),
