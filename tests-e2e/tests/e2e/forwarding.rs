@@ -139,6 +139,32 @@ fn every_message_once_in_order_and_signed() {
         assert_signed(r, &sub);
         assert_eq!(r["request"], "POST /hooks HTTP/1.1");
     }
+    // `hookbox sign` makes the same signature from the secret.
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("body.json");
+    std::fs::write(&file, got[0]["body"].as_str().expect("body")).expect("write");
+    let signed = std::process::Command::new(testkit::hookbox_binary())
+        .args([
+            "sign",
+            "--scheme",
+            "standard-webhooks",
+            "--secret",
+            sub["secret"].as_str().expect("secret"),
+        ])
+        .args([
+            "--id",
+            header(&got[0], "webhook-id"),
+            "--timestamp",
+            header(&got[0], "webhook-timestamp"),
+        ])
+        .arg(&file)
+        .output()
+        .expect("hookbox sign");
+    let printed = String::from_utf8_lossy(&signed.stdout);
+    assert!(
+        printed.contains(header(&got[0], "webhook-signature")),
+        "hookbox sign printed {printed}"
+    );
     // The body is the full record, as GET /messages/{id} shows it.
     let record: Value = serde_json::from_str(got[0]["body"].as_str().expect("body")).expect("json");
     let shown = c
