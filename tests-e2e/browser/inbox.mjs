@@ -217,6 +217,7 @@ async function inbox() {
   await waitCount(page, "#messages li", 9);
 
   if (mode === "token") {
+    check(await page.locator("#subscriptions-pane").isHidden(), "a read token sees no subscriptions");
     const stored = await page.evaluate(() => [sessionStorage.length, localStorage.length, document.cookie]);
     check(stored[0] === 1 && stored[1] === 0 && stored[2] === "", "the token is kept in sessionStorage only");
   }
@@ -240,8 +241,27 @@ async function inbox() {
   check(foreign.length === 0, `loads nothing from elsewhere (${foreign.join(", ")})`);
 }
 
+async function subscriptions() {
+  const page = await openPage();
+  await page.locator("#token-form").waitFor({ state: "visible", timeout: 5000 });
+  await page.fill("#token", token);
+  await page.click("#token-form button[type=submit]");
+  await page.locator("#subscriptions-pane").waitFor({ state: "visible", timeout: 5000 });
+  await waitCount(page, "#subscriptions tr", 2);
+  const states = await page.locator("#subscriptions td.state").allTextContents();
+  check(states.includes("paused") && states.some((s) => s === "active" || s === "retrying"),
+    `the pane shows each subscription's state (${states})`);
+  const lags = await page.locator("#subscriptions td.lag").allTextContents();
+  check(lags.every((l) => /^(≥ )?[0-9]+$/.test(l)), `and its lag (${lags})`);
+  const paused = page.locator("#subscriptions tr", { has: page.locator("td[data-state=paused]") });
+  check(await paused.locator("td.lag").textContent() === "2", "a paused one lags by what it has not delivered");
+  check(await page.locator("#subscriptions-pane button, #subscriptions-pane input").count() === 0, "read-only");
+}
+
 try {
-  if (mode === "archive") await archive(); else await inbox();
+  if (mode === "archive") await archive();
+  else if (mode === "subscriptions") await subscriptions();
+  else await inbox();
   check(problems.length === 0, `no console errors or CSP violations (${problems.join(" | ")})`);
   console.log("browser: passed");
 } catch (e) {

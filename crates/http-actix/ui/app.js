@@ -467,11 +467,47 @@ function globalKeys(e) {
   }
 }
 
+// ---- subscriptions (admin tokens only; read-only) -------------------------
+
+function subscriptionRow(sub) {
+  const tr = el("tr");
+  tr.dataset.id = sub.id;
+  let target = sub.url;
+  try { const u = new URL(sub.url); target = u.origin + u.pathname; } catch (_) { /* keep it */ }
+  const filter = [sub.from && "from " + sub.from, sub.q && "q " + sub.q,
+    sub.kinds.length && "kinds " + sub.kinds.join(", ")].filter(Boolean).join("; ") || "everything";
+  const state = sub.state === "paused" ? "paused" + (sub.paused_reason === "gone" ? " (410 Gone)" : "")
+    : sub.retrying ? "retrying" : "active";
+  const cells = [target, filter, state, (sub.lag_capped ? "≥ " : "") + sub.lag, String(sub.delivered),
+    String(sub.dead_letters), sub.last_error ?? ""];
+  cells.forEach((text, i) => {
+    const td = el("td", ["target", "filter", "state", "lag", "delivered", "dead", "error"][i], text);
+    if (i === 2) td.dataset.state = sub.state;
+    tr.append(td);
+  });
+  return tr;
+}
+
+async function loadSubscriptions() {
+  const pane = $("subscriptions-pane");
+  let body;
+  try {
+    ({ body } = await getJson("/subscriptions"));
+  } catch (_) {
+    // Not an admin token (or none): the pane stays away, quietly.
+    pane.hidden = true;
+    return;
+  }
+  $("subscriptions").replaceChildren(...body.data.map(subscriptionRow));
+  pane.hidden = body.data.length === 0;
+}
+
 // ---- wiring --------------------------------------------------------------
 
 function refresh() {
   loadStats();
   loadConversations(false);
+  loadSubscriptions();
   showAll();
 }
 
@@ -520,4 +556,5 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("forget").hidden = token() === null;
   refresh();
+  setInterval(() => { if (!$("subscriptions-pane").hidden) loadSubscriptions(); }, 5000);
 });

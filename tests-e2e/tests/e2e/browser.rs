@@ -128,3 +128,41 @@ fn the_inbox_chart_falls_back_to_the_newest_message() {
     let server = inbox_server(&[]);
     run_page_checks(&server, "archive", None, None);
 }
+
+/// With an admin token the page shows the subscriptions, read-only, with
+/// their state and lag; with a read token it shows none (the token test).
+#[test]
+fn the_inbox_page_shows_subscriptions_to_admin_tokens() {
+    if !available("the inbox page's subscriptions") {
+        return;
+    }
+    let server = inbox_server(&[("API_TOKENS", "page-read"), ("ADMIN_TOKENS", "page-admin")]);
+    let c = server.client();
+    let auth = [
+        ("authorization", "Bearer page-admin"),
+        ("content-type", "application/json"),
+    ];
+    let created = |spec: &str| {
+        let r = c
+            .request("POST", "/subscriptions", &auth, Some(spec.as_bytes()))
+            .expect("post");
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["id"].as_str().expect("id").to_owned()
+    };
+    let paused = created(r#"{"url":"http://127.0.0.1:9/paused","start":"beginning"}"#);
+    let r = c
+        .request(
+            "PATCH",
+            &format!("/subscriptions/{paused}"),
+            &auth,
+            Some(br#"{"paused":true}"#),
+        )
+        .expect("patch");
+    assert_eq!(r.status, 200, "{}", r.text());
+    created(r#"{"url":"http://127.0.0.1:9/active","from":"+14155550001"}"#);
+    for id in ["sub-ui-1", "sub-ui-2"] {
+        let body = crate::body(id, "+14155550002", "2025-01-15T10:00:00Z", Some("hi"));
+        assert_eq!(c.signed_webhook(&body).expect("post").status, 200);
+    }
+    run_page_checks(&server, "subscriptions", Some("page-admin"), None);
+}
