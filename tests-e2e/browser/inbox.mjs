@@ -217,7 +217,6 @@ async function inbox() {
   await waitCount(page, "#messages li", 9);
 
   if (mode === "token") {
-    check(await page.locator("#subscriptions-pane").isHidden(), "a read token sees no subscriptions");
     const stored = await page.evaluate(() => [sessionStorage.length, localStorage.length, document.cookie]);
     check(stored[0] === 1 && stored[1] === 0 && stored[2] === "", "the token is kept in sessionStorage only");
   }
@@ -246,6 +245,8 @@ async function subscriptions() {
   await page.locator("#token-form").waitFor({ state: "visible", timeout: 5000 });
   await page.fill("#token", token);
   await page.click("#token-form button[type=submit]");
+  check(await page.locator("#subscriptions-pane").isHidden(), "the subscriptions pane opens on request only");
+  await page.click("#show-subscriptions");
   await page.locator("#subscriptions-pane").waitFor({ state: "visible", timeout: 5000 });
   await waitCount(page, "#subscriptions tr", 2);
   const states = await page.locator("#subscriptions td.state").allTextContents();

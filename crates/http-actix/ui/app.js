@@ -488,18 +488,28 @@ function subscriptionRow(sub) {
   return tr;
 }
 
+// Asked for only on request: a read token gets 403 here, and the page
+// should not fetch what it may not see.
 async function loadSubscriptions() {
-  const pane = $("subscriptions-pane");
-  let body;
+  const error = $("subscriptions-error");
   try {
-    ({ body } = await getJson("/subscriptions"));
-  } catch (_) {
-    // Not an admin token (or none): the pane stays away, quietly.
-    pane.hidden = true;
-    return;
+    const { body } = await getJson("/subscriptions");
+    $("subscriptions").replaceChildren(...body.data.map(subscriptionRow));
+    error.hidden = body.data.length > 0;
+    error.textContent = "No subscriptions.";
+  } catch (e) {
+    $("subscriptions").replaceChildren();
+    error.hidden = false;
+    error.textContent = e instanceof Unauthorized || e.status === 403
+      ? "Subscriptions need an admin token (ADMIN_TOKENS)." : "Cannot list subscriptions: " + e.message;
   }
-  $("subscriptions").replaceChildren(...body.data.map(subscriptionRow));
-  pane.hidden = body.data.length === 0;
+}
+
+function toggleSubscriptions() {
+  const pane = $("subscriptions-pane");
+  pane.hidden = !pane.hidden;
+  $("show-subscriptions").setAttribute("aria-expanded", String(!pane.hidden));
+  if (!pane.hidden) loadSubscriptions();
 }
 
 // ---- wiring --------------------------------------------------------------
@@ -507,7 +517,7 @@ async function loadSubscriptions() {
 function refresh() {
   loadStats();
   loadConversations(false);
-  loadSubscriptions();
+  if (!$("subscriptions-pane").hidden) loadSubscriptions();
   showAll();
 }
 
@@ -550,6 +560,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("forget").hidden = false;
     refresh();
   });
+  $("show-subscriptions").addEventListener("click", toggleSubscriptions);
   $("forget").addEventListener("click", () => {
     sessionStorage.removeItem(TOKEN_KEY);
     askForToken(false);
