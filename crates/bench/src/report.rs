@@ -97,6 +97,7 @@ pub(crate) struct RunReport {
     pub(crate) after_burst_reads: AfterBurst,
     pub(crate) purge: Purge,
     pub(crate) erasing: Erasing,
+    pub(crate) forwarding: Forwarding,
     pub(crate) ingest_to_verify_only_ratio: f64,
     pub(crate) store: &'static str,
     pub(crate) replicas: usize,
@@ -139,6 +140,19 @@ pub(crate) struct Erasing {
     pub(crate) export_rows_per_second: f64,
     pub(crate) export_rss_mb_before: f64,
     pub(crate) export_rss_mb_peak: f64,
+}
+
+/// What forwarding beside ingest measured.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub(crate) struct Forwarding {
+    pub(crate) deliveries_per_second: f64,
+    pub(crate) delivered: u64,
+    pub(crate) max_lag: u64,
+    pub(crate) drain_ms: f64,
+    pub(crate) ingest_p99_ms_without: f64,
+    pub(crate) ingest_p99_ms_with_fast_subscription: f64,
+    pub(crate) ingest_p99_ms_with_failing_subscription: f64,
+    pub(crate) failing_ratio: f64,
 }
 
 /// Peak resident memory of the first replica, in MB.

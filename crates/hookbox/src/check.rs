@@ -54,6 +54,9 @@ pub(crate) fn check_config() -> ExitCode {
         "stream_heartbeat_seconds": config.stream.heartbeat.as_secs(),
         "retention_seconds": config.retention.map(|r| r.as_secs()),
         "keep_raw": config.keep_raw,
+        "forward_timeout_ms": config.forward.timeout.as_millis(),
+        "forward_max_attempts": config.forward.max_attempts,
+        "forward_allowed_hosts": config.forward.allowed_hosts,
         "store": settings.summary(),
     });
     println!("{resolved}");

@@ -1,12 +1,13 @@
 //! One run of the standard benchmark, a module per scenario, in the order
 //! they run: the ceilings (the adapter alone, PostgreSQL's own batched
 //! insert), ingest over HTTP with its checks, seeding to the read size and a
-//! restart, the read mix, ingest beside retention, and ingest beside an
-//! erasure with the export.
+//! restart, the read mix, ingest beside retention, ingest beside an
+//! erasure with the export, and ingest beside forwarding.
 
 mod ceilings;
 mod context;
 mod erasing;
+mod forwarding;
 mod ingest;
 mod purging;
 mod reads;
@@ -49,6 +50,7 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
     drop(seeded);
     let purge = purging::run(&mut ctx, &ingested)?;
     let erasing = erasing::run(&mut ctx, &ingested)?;
+    let forwarding = forwarding::run(&mut ctx, &ingested)?;
     if let Some(keep) = &o.keep_db {
         crate::files::keep_files(ingested.dir.path(), std::path::Path::new(keep))?;
         println!("database files copied to {keep}");
@@ -67,6 +69,7 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         after_burst_reads: ingested.after_burst,
         purge,
         erasing,
+        forwarding,
         ingest_to_verify_only_ratio: ingest_rate / ingested.verify_only_rate.max(1e-9),
         store: if ingested.database_url.is_some() {
             "postgres"
