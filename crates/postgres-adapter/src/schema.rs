@@ -141,7 +141,7 @@ const MIGRATIONS: &[&str] = &[
     // lease; their dead letters; each forwarding worker's heartbeat, which
     // sets every worker's share.
     r#"
-    CREATE TABLE subscriptions (
+    CREATE TABLE IF NOT EXISTS subscriptions (
         id              TEXT COLLATE "C" PRIMARY KEY,
         url             TEXT NOT NULL,
         secret          TEXT NOT NULL,
@@ -162,7 +162,7 @@ const MIGRATIONS: &[&str] = &[
         lease_owner     TEXT,
         lease_until     BIGINT
     );
-    CREATE TABLE dead_letters (
+    CREATE TABLE IF NOT EXISTS dead_letters (
         subscription_id TEXT COLLATE "C" NOT NULL,
         seq             BIGINT NOT NULL,
         message_id      TEXT NOT NULL,
@@ -172,7 +172,7 @@ const MIGRATIONS: &[&str] = &[
         retry_requested BOOLEAN NOT NULL DEFAULT FALSE,
         PRIMARY KEY (subscription_id, seq)
     );
-    CREATE TABLE forwarders (
+    CREATE TABLE IF NOT EXISTS forwarders (
         owner      TEXT PRIMARY KEY,
         seen_until BIGINT NOT NULL
     );

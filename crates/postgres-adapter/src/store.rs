@@ -26,6 +26,8 @@ type Manager = PostgresConnectionManager<MakeRustlsConnect>;
 /// store is opened outside any async runtime (the client runs its own).
 pub struct PostgresStore {
     readers: Pool<Manager>,
+    /// Connections for reads with `q` only (see [`SEARCH_LANE`]).
+    searchers: Pool<Manager>,
     writer: Writer,
     target: String,
     migration: Migration,
@@ -40,6 +42,33 @@ impl std::fmt::Debug for PostgresStore {
             .field("search", &self.search)
             .finish_non_exhaustive()
     }
+}
+
+/// Connections searches share, per replica: a search never takes a
+/// connection cheap reads need.
+const SEARCH_LANE: u32 = 2;
+
+/// Idle connections are closed at the pool's next sweep (every 30 s).
+const IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A pool that opens connections on demand, up to `size`, and closes idle
+/// ones at its sweep: an idle replica holds almost none. A connection is
+/// not tested at checkout (a round trip per request); a broken one shows
+/// by its error and is dropped when it comes back.
+fn lean_pool(
+    config: &PostgresConfig,
+    role: &str,
+    size: u32,
+    tls: &MakeRustlsConnect,
+) -> Pool<Manager> {
+    let manager = PostgresConnectionManager::new(config.client_config(role), tls.clone());
+    Pool::builder()
+        .max_size(size.max(1))
+        .min_idle(Some(0))
+        .idle_timeout(Some(IDLE_AFTER))
+        .test_on_check_out(false)
+        .connection_timeout(config.pool_wait)
+        .build_unchecked(manager)
 }
 
 impl PostgresStore {
@@ -91,17 +120,12 @@ impl PostgresStore {
                 }
             })?;
         drop(client);
-        let manager = PostgresConnectionManager::new(config.client_config("read"), tls.clone());
-        // The whole pool is opened at start and kept: its size is what the
-        // server sees, and no request pays for a connection.
-        let readers = Pool::builder()
-            .max_size(config.pool_size)
-            .min_idle(Some(config.pool_size))
-            .connection_timeout(config.pool_wait)
-            .build_unchecked(manager);
+        let readers = lean_pool(config, "read", config.pool_size, &tls);
+        let searchers = lean_pool(config, "search", SEARCH_LANE.min(config.pool_size), &tls);
         let writer = Writer::start(config, tls).map_err(OpenError::Thread)?;
         Ok(Self {
             readers,
+            searchers,
             writer,
             target,
             migration,
@@ -143,13 +167,25 @@ impl PostgresStore {
         self.readers.get().map_err(pool_error)
     }
 
+    /// A connection of the search lane, for reads with `q`.
+    fn searcher(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        self.searchers.get().map_err(pool_error)
+    }
+
     /// Runs `f` in a read-only, repeatable-read transaction: a page and its
     /// total, or the parts of `/stats`, see one snapshot.
     fn snapshot<T>(
         &self,
         f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.reader()?;
+        self.snapshot_on(self.reader()?, f)
+    }
+
+    fn snapshot_on<T>(
+        &self,
+        mut conn: PooledConnection<Manager>,
+        f: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut tx = conn
             .build_transaction()
             .isolation_level(IsolationLevel::RepeatableRead)
@@ -183,7 +219,12 @@ impl MessageStore for PostgresStore {
     }
 
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
-        self.snapshot(|tx| reads::list(tx, query))
+        let conn = if query.q.is_some() {
+            self.searcher()?
+        } else {
+            self.reader()?
+        };
+        self.snapshot_on(conn, |tx| reads::list(tx, query))
     }
 
     fn stats(&self) -> Result<Stats, StoreError> {
@@ -217,7 +258,13 @@ impl MessageStore for PostgresStore {
     }
 
     fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
-        let mut conn = self.reader()?;
+        // A search (the feed's, the stream's, the export's) on the search
+        // lane, so that it never holds the connections cheap reads need.
+        let mut conn = if query.q.is_some() {
+            self.searcher()?
+        } else {
+            self.reader()?
+        };
         reads::feed(&mut conn, query)
     }
 

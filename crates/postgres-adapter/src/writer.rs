@@ -60,6 +60,7 @@ impl Writer {
                 tls: tls.clone(),
                 connect_timeout: config.connect_timeout,
                 client: None,
+                last_used: std::time::Instant::now(),
             };
             let rx = std::sync::Arc::clone(&rx);
             // Each writer its own counter shard: no two wait on one row.
@@ -87,6 +88,11 @@ impl Writer {
     }
 }
 
+/// A writer connection unused this long is closed.
+const CLOSE_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long one writer waits at the queue before letting another look.
+const TURN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The writer's connection, opened on first use and again after it breaks
 /// (a server restart), so the replica recovers by itself.
 struct Connection {
@@ -94,10 +100,12 @@ struct Connection {
     tls: MakeRustlsConnect,
     connect_timeout: std::time::Duration,
     client: Option<Client>,
+    last_used: std::time::Instant,
 }
 
 impl Connection {
     fn get(&mut self) -> Result<&mut Client, StoreError> {
+        self.last_used = std::time::Instant::now();
         let client = match self.client.take() {
             Some(client) if !client.is_closed() => client,
             _ => crate::connect::connect(&self.config, &self.tls, self.connect_timeout)
@@ -128,7 +136,17 @@ fn run(
         // Take a batch while holding the queue; commit it without.
         {
             let Ok(rx) = rx.lock() else { return };
-            let Ok(first) = rx.recv() else { return };
+            // Idle: give the connection back to the server; the next batch
+            // opens one again. The wait is short so that the writers take
+            // turns at the queue and each notices its own idleness.
+            if connection.last_used.elapsed() >= CLOSE_IDLE_AFTER {
+                connection.client = None;
+            }
+            let first = match rx.recv_timeout(TURN) {
+                Ok(first) => first,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            };
             let mut rows = first.messages.len();
             batch.push(first);
             while rows < max_batch {

@@ -506,12 +506,12 @@ pub(crate) fn feed(conn: &Connection, query: &FeedQuery) -> Result<FeedPage, Sto
 }
 
 /// The columns [`item_from_row`] reads.
-fn item_columns() -> String {
+pub(crate) fn item_columns() -> String {
     format!("message_id, from_msisdn, to_msisdn, ts, text, rowid, {RECORD_COLUMNS}")
 }
 
 /// A feed item from [`item_columns`].
-fn item_from_row(row: &Row<'_>) -> Result<FeedItem, StoreError> {
+pub(crate) fn item_from_row(row: &Row<'_>) -> Result<FeedItem, StoreError> {
     let seq: i64 = row.get(5).map_err(store_error)?;
     let (message, received_at) = record_from_row(row, 6)?;
     Ok(FeedItem {

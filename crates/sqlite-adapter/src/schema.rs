@@ -144,7 +144,7 @@ const MIGRATIONS: &[&str] = &[
     // lease; their dead letters; and each forwarding worker's heartbeat,
     // which sets every worker's share.
     r"
-    CREATE TABLE subscriptions (
+    CREATE TABLE IF NOT EXISTS subscriptions (
         id              TEXT PRIMARY KEY,
         url             TEXT NOT NULL,
         secret          TEXT NOT NULL,
@@ -165,7 +165,7 @@ const MIGRATIONS: &[&str] = &[
         lease_owner     TEXT,
         lease_until     INTEGER
     ) WITHOUT ROWID;
-    CREATE TABLE dead_letters (
+    CREATE TABLE IF NOT EXISTS dead_letters (
         subscription_id TEXT NOT NULL,
         seq             INTEGER NOT NULL,
         message_id      TEXT NOT NULL,
@@ -175,7 +175,7 @@ const MIGRATIONS: &[&str] = &[
         retry_requested INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (subscription_id, seq)
     ) WITHOUT ROWID;
-    CREATE TABLE forwarders (
+    CREATE TABLE IF NOT EXISTS forwarders (
         owner      TEXT PRIMARY KEY,
         seen_until INTEGER NOT NULL
     ) WITHOUT ROWID;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
-use domain::{MessageQuery, Order, Page, StoreError};
+use domain::{FeedPage, FeedQuery, MessageQuery, Order, Page, StoreError};
 use rusqlite::types::{ToSql, Value};
 use rusqlite::vtab::array::Array;
 use rusqlite::{Connection, params_from_iter};
@@ -20,8 +20,8 @@ use rusqlite::{Connection, params_from_iter};
 use crate::deletes::ERASED_EPOCH;
 use crate::error::store_error;
 use crate::reads::{
-    filters, list_plain, order_sql, push_after, range_count, read_page, sender_count, to_i64,
-    where_sql,
+    filters, item_columns, item_from_row, list_plain, order_sql, push_after, range_count,
+    read_page, sender_count, to_i64, where_sql,
 };
 use crate::schema::SEARCH_MARK;
 
@@ -42,6 +42,74 @@ pub(crate) fn list(
         }
         _ => list_plain(conn, query),
     }
+}
+
+/// A feed page for `query`: with a `q` the index can answer, from the
+/// matching rows (the same kept sets `list` uses), read in `seq` order in
+/// chunks until the page is full; otherwise by scanning in `seq` order.
+/// A rare word costs a lookup per match instead of a scan of the feed.
+pub(crate) fn feed(
+    conn: &Connection,
+    query: &FeedQuery,
+    search_index: bool,
+    matches: &Mutex<MatchCache>,
+) -> Result<FeedPage, StoreError> {
+    match &query.q {
+        Some(q) if search_index && q.folded().chars().count() >= MIN_INDEXED_NEEDLE => {
+            feed_matching(conn, query, q.folded(), matches)
+        }
+        _ => crate::reads::feed(conn, query),
+    }
+}
+
+fn feed_matching(
+    conn: &Connection,
+    query: &FeedQuery,
+    needle: &str,
+    cache: &Mutex<MatchCache>,
+) -> Result<FeedPage, StoreError> {
+    let set = matching_rowids(conn, needle, cache).map_err(store_error)?;
+    let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
+    let mut clauses = vec!["rowid IN rarray(?)"];
+    let mut params: Vec<Value> = Vec::new();
+    if let Some(from) = &query.from {
+        clauses.push("from_msisdn = ?");
+        params.push(Value::Text(from.clone()));
+    }
+    if let Some(since) = &query.since {
+        clauses.push("ts_key >= ?");
+        params.push(Value::Text(since.sort_key()));
+    }
+    if let Some(until) = &query.until {
+        clauses.push("ts_key < ?");
+        params.push(Value::Text(until.sort_key()));
+    }
+    let sql = format!(
+        "SELECT {} FROM messages NOT INDEXED{} ORDER BY rowid LIMIT ?",
+        item_columns(),
+        where_sql(&clauses)
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(store_error)?;
+    let mut items = Vec::new();
+    let mut at = set.partition_point(|&r| r <= query.after.as_i64());
+    // Chunks grow when the other filters drop most candidates.
+    let mut chunk = limit.max(16);
+    while at < set.len() && items.len() < limit {
+        let end = at.saturating_add(chunk).min(set.len());
+        let ids: Array = Rc::new(set[at..end].iter().copied().map(Value::Integer).collect());
+        let want = Value::Integer(i64::try_from(limit - items.len()).unwrap_or(i64::MAX));
+        let mut all: Vec<&dyn ToSql> = vec![&ids];
+        all.extend(params.iter().map(|p| p as &dyn ToSql));
+        all.push(&want);
+        let mut rows = stmt.query(params_from_iter(all)).map_err(store_error)?;
+        while let Some(row) = rows.next().map_err(store_error)? {
+            items.push(item_from_row(row)?);
+        }
+        at = end;
+        chunk = chunk.saturating_mul(2).min(8192);
+    }
+    let next = items.last().map_or(query.after, |item| item.seq);
+    Ok(FeedPage { items, next })
 }
 
 /// What reading one row by rowid costs, in index entries stepped through in

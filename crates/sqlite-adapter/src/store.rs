@@ -390,6 +390,15 @@ impl MessageStore for SqliteStore {
     }
 
     fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
+        if query.q.is_some() {
+            // A search, on the search lane: the feed's, the stream's and
+            // the export's as much as the listing's.
+            let mut conn = self.searchers.get().map_err(pool_error)?;
+            let tx = conn.transaction().map_err(store_error)?;
+            let result = search::feed(&tx, query, self.search_index, &self.matches);
+            drop(tx);
+            return result;
+        }
         let conn = self.reader()?;
         reads::feed(&conn, query)
     }

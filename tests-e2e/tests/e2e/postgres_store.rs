@@ -328,49 +328,120 @@ fn postgres_restarting_under_load_gives_only_200_or_503_and_readiness_comes_back
     assert_nothing_lost_or_doubled(clients[0], &acked);
 }
 
+/// Connections hookbox holds on this database, by role (`read`,
+/// `search`, `write`, or `%` for all).
+fn held(db: &str, role: &str) -> i64 {
+    query_i64(
+        db,
+        &format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name LIKE 'hookbox-{role}'"
+        ),
+    )
+}
+
+/// Polls until `held(db, "%") <= most`, for at most `within`; the last count.
+fn settles(db: &str, most: i64, within: Duration) -> i64 {
+    let deadline = Instant::now() + within;
+    loop {
+        let n = held(db, "%");
+        if n <= most || Instant::now() > deadline {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The read pool opens connections on demand, up to `POSTGRES_POOL_SIZE`,
+/// and gives them back when idle: an idle replica holds at most two
+/// (the forwarding heartbeat's, and one more in passing).
 #[test]
-fn pool_size_is_the_number_of_read_connections() {
+fn pool_grows_on_demand_up_to_its_size_and_an_idle_replica_holds_at_most_two() {
     let Some(url) = fresh_database("POSTGRES_POOL_SIZE") else {
         return;
     };
-    let readers = |server: &Server| -> i64 {
-        let db = server.database_url();
-        let name = db
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .split('?')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let n = query_i64(
-                &db,
-                &format!(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND application_name = 'hookbox-read'"
-                ),
-            );
-            if n > 0 || Instant::now() > deadline {
-                std::thread::sleep(Duration::from_millis(500));
-                return query_i64(
-                    &db,
-                    &format!(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = '{name}' AND application_name = 'hookbox-read'"
-                    ),
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    let mut server = Server::builder()
+    let server = Server::builder()
         .env("DATABASE_URL", &url)
         .env("POSTGRES_POOL_SIZE", "3")
         .start();
-    assert_eq!(readers(&server), 3);
-    server.terminate();
-    let server = Server::builder().env("DATABASE_URL", &url).start();
-    assert_eq!(readers(&server), 8, "the default");
+    let db = server.database_url();
+    for i in 0..20 {
+        let r = server
+            .client()
+            .signed_webhook(&body(
+                &format!("pool-{i}"),
+                "+111",
+                "2025-01-15T10:00:00Z",
+                Some("hi"),
+            ))
+            .expect("post");
+        assert_eq!(r.status, 200);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let load: Vec<_> = (0..16)
+        .map(|_| {
+            let (stop, c) = (Arc::clone(&stop), server.client());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = c.get("/messages?limit=100&offset=5");
+                }
+            })
+        })
+        .collect();
+    let mut most = 0;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        most = most.max(held(&db, "read"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for t in load {
+        t.join().expect("load");
+    }
+    assert!(
+        (2..=3).contains(&most),
+        "under load the pool grew to {most} (POSTGRES_POOL_SIZE=3)"
+    );
+    let idle = settles(&db, 2, Duration::from_secs(75));
+    assert!(idle <= 2, "an idle replica holds {idle} connections");
+    assert_eq!(
+        server.client().get("/stats").expect("stats").status,
+        200,
+        "and reconnects on demand"
+    );
+}
+
+/// Twenty idle replicas fit in a default PostgreSQL (`max_connections` =
+/// 100) with room to spare: at most two connections each.
+#[test]
+fn twenty_idle_replicas_fit_in_a_default_server() {
+    let Some(url) = fresh_database("twenty idle replicas") else {
+        return;
+    };
+    let servers = replicas(&url, 20, &[]);
+    for (i, s) in servers.iter().enumerate() {
+        let r = s
+            .client()
+            .signed_webhook(&body(
+                &format!("twenty-{i}"),
+                "+111",
+                "2025-01-15T10:00:00Z",
+                Some("hi"),
+            ))
+            .expect("post");
+        assert_eq!(r.status, 200);
+        assert_eq!(s.client().get("/stats").expect("stats").status, 200);
+    }
+    let db = servers[0].database_url();
+    let idle = settles(&db, 40, Duration::from_secs(75));
+    eprintln!("twenty idle replicas hold {idle} connections");
+    assert!(
+        idle <= 40,
+        "20 idle replicas hold {idle} connections (> 2 each)"
+    );
+    for s in &servers {
+        assert_eq!(s.client().get("/stats").expect("stats").status, 200);
+    }
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod forwarding;
 mod ingest;
 mod purging;
 mod reads;
+mod searching;
 mod seeding;
 mod variants;
 

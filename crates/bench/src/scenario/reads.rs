@@ -43,6 +43,7 @@ pub(super) fn run(
         ctx.report.phase(name, &r, Some(200));
         rows.extend(ctx.report.rows.last().cloned());
     }
+    rows.extend(super::searching::beside_cheap_reads(ctx, addrs[0]));
     check_targets(ctx, &rows);
     let rss_mb = peak_rss_mb(server.pid());
     let db_bytes = match &ingested.database_url {
@@ -149,6 +150,10 @@ fn shapes(
         ("read: keyset page desc", keyset("&order=desc")),
         ("read: by id", by_id),
         ("read: conversations", repeat("/conversations".to_owned())),
+        (
+            "read: feed q= (rare word)",
+            super::searching::rare_feed_targets(reads),
+        ),
         ("read: /stats", repeat("/stats".to_owned())),
     ])
 }
@@ -170,6 +175,11 @@ fn check_targets(ctx: &mut Ctx<'_>, rows: &[Phase]) {
     let by_id = p99("read: by id");
     ctx.report
         .check(by_id <= 5.0, format!("by id p99 {by_id:.2} ms > 5 ms"));
+    let rare = p99("read: feed q= (rare word)");
+    ctx.report.check(
+        rare <= 50.0,
+        format!("a rare word on the feed p99 {rare:.2} ms > 50 ms"),
+    );
     let conversations = p99("read: conversations");
     ctx.report.check(
         conversations <= 10.0,
