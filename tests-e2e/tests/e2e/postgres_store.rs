@@ -94,7 +94,7 @@ fn three_replicas_started_at_once_on_an_empty_database_all_serve_and_one_migrate
 }
 
 fn postgres_schema_version() -> i32 {
-    4
+    5
 }
 
 #[test]
