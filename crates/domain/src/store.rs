@@ -219,6 +219,35 @@ pub trait MessageStore: Send + Sync {
     /// [`StoreError::Internal`] otherwise.
     fn last_seq(&self) -> Result<crate::Seq, StoreError>;
 
+    /// How many stored messages come after `after` in the feed (only those
+    /// from `from`, when given), counted up to `cap`: a subscription's lag.
+    /// The default walks feed pages; stores count in their index.
+    ///
+    /// # Errors
+    /// As [`MessageStore::feed`].
+    fn count_after(
+        &self,
+        after: crate::Seq,
+        from: Option<&str>,
+        cap: u64,
+    ) -> Result<u64, StoreError> {
+        let mut query = FeedQuery {
+            after,
+            from: from.map(str::to_owned),
+            limit: crate::FeedLimit::MAX,
+            ..FeedQuery::default()
+        };
+        let mut count = 0_u64;
+        loop {
+            let page = self.feed(&query)?;
+            count += page.items.len() as u64;
+            if page.items.len() < crate::FeedLimit::MAX.get() as usize || count >= cap {
+                return Ok(count.min(cap));
+            }
+            query.after = page.next;
+        }
+    }
+
     /// How many stored messages have a `ts` on each UTC day from `first`
     /// to `last` inclusive: the days with at least one, ascending.
     ///

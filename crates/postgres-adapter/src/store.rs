@@ -257,6 +257,30 @@ impl MessageStore for PostgresStore {
         self.snapshot(|tx| reads::conversations(tx, query))
     }
 
+    fn count_after(
+        &self,
+        after: domain::Seq,
+        from: Option<&str>,
+        cap: u64,
+    ) -> Result<u64, StoreError> {
+        let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+        let after = after.as_i64();
+        let mut conn = self.reader()?;
+        let row = match from {
+            None => conn.query_one(
+                "SELECT count(*) FROM (SELECT 1 FROM messages WHERE seq > $1 LIMIT $2) AS s",
+                &[&after, &cap],
+            ),
+            Some(from) => conn.query_one(
+                "SELECT count(*) FROM (SELECT 1 FROM messages \
+                 WHERE from_msisdn = $1 AND seq > $2 LIMIT $3) AS s",
+                &[&from, &after, &cap],
+            ),
+        }
+        .map_err(store_error)?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
     fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
         // A search (the feed's, the stream's, the export's) on the search
         // lane, so that it never holds the connections cheap reads need.

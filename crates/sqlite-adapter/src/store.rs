@@ -389,6 +389,34 @@ impl MessageStore for SqliteStore {
         result
     }
 
+    fn count_after(
+        &self,
+        after: domain::Seq,
+        from: Option<&str>,
+        cap: u64,
+    ) -> Result<u64, StoreError> {
+        let conn = self.reader()?;
+        let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+        let n: i64 = match from {
+            None => {
+                conn.prepare_cached(
+                    "SELECT count(*) FROM (SELECT 1 FROM messages WHERE rowid > ?1 LIMIT ?2)",
+                )
+                .and_then(|mut s| s.query_row(rusqlite::params![after.as_i64(), cap], |r| r.get(0)))
+            }
+            Some(from) => conn
+                .prepare_cached(
+                    "SELECT count(*) FROM (SELECT 1 FROM messages \
+                     WHERE from_msisdn = ?1 AND rowid > ?2 LIMIT ?3)",
+                )
+                .and_then(|mut s| {
+                    s.query_row(rusqlite::params![from, after.as_i64(), cap], |r| r.get(0))
+                }),
+        }
+        .map_err(store_error)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     fn feed(&self, query: &FeedQuery) -> Result<FeedPage, StoreError> {
         if query.q.is_some() {
             // A search, on the search lane: the feed's, the stream's and

@@ -197,6 +197,11 @@ impl Subscription {
     /// # Errors
     /// The store's error.
     pub fn backlog(&self, store: &dyn MessageStore, cap: u64) -> Result<u64, StoreError> {
+        if self.filter.q.is_none() && self.filter.kinds.is_empty() {
+            // Counted in the store's index.
+            let from = self.filter.from.as_ref().map(Msisdn::as_str);
+            return store.count_after(self.position, from, cap);
+        }
         let mut after = self.position;
         let mut count = 0;
         loop {

@@ -37,7 +37,7 @@ pub use stats::{
 };
 pub use subscriptions::{
     FreshSubscriptionStore, claims_share_the_work_and_expire, dead_letters_retry_and_replay,
-    steps_are_fenced_by_lease_and_generation,
+    lag_counts_the_feed_after_the_position, steps_are_fenced_by_lease_and_generation,
     subscriptions_start_where_asked_and_change_with_a_generation,
 };
 pub use writes::{
@@ -139,6 +139,7 @@ macro_rules! subscription_store_contract {
             claims_share_the_work_and_expire,
             steps_are_fenced_by_lease_and_generation,
             dead_letters_retry_and_replay,
+            lag_counts_the_feed_after_the_position,
         );
     };
     (@tests $factory:expr; $($check:ident),* $(,)?) => {

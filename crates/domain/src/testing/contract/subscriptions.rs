@@ -70,6 +70,43 @@ fn seed(messages: &dyn MessageStore, n: usize) -> Vec<Seq> {
     page.items.iter().map(|i| i.seq).collect()
 }
 
+/// `count_after` counts what the feed holds after a position, by sender
+/// too, up to the cap; a subscription's lag is that count.
+pub fn lag_counts_the_feed_after_the_position(
+    messages: &dyn MessageStore,
+    subs: &dyn SubscriptionStore,
+) {
+    let seqs = seed(messages, 3);
+    insert(
+        messages,
+        message("other", "+222", "2026-01-01T00:00:00Z", None),
+    );
+    assert_eq!(
+        messages.count_after(Seq::START, None, 100).expect("count"),
+        4
+    );
+    assert_eq!(messages.count_after(seqs[0], None, 100).expect("count"), 3);
+    assert_eq!(
+        messages
+            .count_after(seqs[0], Some("+111"), 100)
+            .expect("count"),
+        2
+    );
+    assert_eq!(
+        messages.count_after(Seq::START, None, 2).expect("count"),
+        2,
+        "capped"
+    );
+    let sub = subs
+        .create_subscription(&new_sub(1, Start::At(seqs[1])))
+        .expect("create");
+    assert_eq!(sub.backlog(messages, 100).expect("lag"), 3);
+    let mut by_sender = new_sub(2, Start::Beginning);
+    by_sender.filter.from = Some(Msisdn::new("+222").expect("msisdn"));
+    let by_sender = subs.create_subscription(&by_sender).expect("create");
+    assert_eq!(by_sender.backlog(messages, 100).expect("lag"), 1);
+}
+
 /// Creation resolves the start; a change moves the generation; deletion
 /// removes; unknown ids answer `None`/`false`.
 pub fn subscriptions_start_where_asked_and_change_with_a_generation(
