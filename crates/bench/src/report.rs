@@ -102,6 +102,9 @@ pub(crate) struct RunReport {
     pub(crate) store: &'static str,
     pub(crate) replicas: usize,
     pub(crate) postgres_batched_insert_rows_per_second: Option<f64>,
+    /// SQLite: the disk's floors for the same rows (see `scenario/floors.rs`).
+    pub(crate) sqlite_floors: Option<crate::scenario::Floors>,
+    pub(crate) ingest_to_durable_floor_ratio: Option<f64>,
     pub(crate) ingest_to_postgres_ratio: Option<f64>,
     pub(crate) phases: Vec<Phase>,
     pub(crate) reads: Vec<Phase>,

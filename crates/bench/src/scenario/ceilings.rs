@@ -18,15 +18,24 @@ pub(super) struct Ceilings {
     pub(super) adapter_rate: f64,
     /// PostgreSQL's own batched insert rate, on PostgreSQL.
     pub(super) postgres: Option<f64>,
+    /// The disk's floors, on SQLite.
+    pub(super) floors: Option<super::floors::Floors>,
 }
 
 pub(super) fn measure(ctx: &mut Ctx<'_>) -> Result<Ceilings, String> {
     let o = ctx.o;
-    let adapter_msgs: Arc<Vec<domain::Message>> = Arc::new(
-        (0..o.messages)
-            .filter_map(|n| fields("a", n, &ctx.senders, &mut ctx.rng).message())
-            .collect(),
-    );
+    let rows: Vec<(domain::Message, Vec<u8>)> = (0..o.messages)
+        .filter_map(|n| {
+            let f = fields("a", n, &ctx.senders, &mut ctx.rng);
+            Some((f.message()?, f.json()))
+        })
+        .collect();
+    let floors = match &o.database_url {
+        None => Some(super::floors::measure(&rows)?),
+        Some(_) => None,
+    };
+    let adapter_msgs: Arc<Vec<domain::Message>> =
+        Arc::new(rows.into_iter().map(|(m, _)| m).collect());
     let adapter_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let adapter: Arc<dyn MessageStore> = match &o.database_url {
         None => Arc::new(
@@ -67,6 +76,7 @@ pub(super) fn measure(ctx: &mut Ctx<'_>) -> Result<Ceilings, String> {
     Ok(Ceilings {
         adapter_rate,
         postgres,
+        floors,
     })
 }
 

@@ -7,6 +7,7 @@
 mod ceilings;
 mod context;
 mod erasing;
+mod floors;
 mod forwarding;
 mod ingest;
 mod purging;
@@ -24,6 +25,7 @@ use crate::report::{Report, Rss, RunReport};
 
 use crate::traffic::{Rng, Senders};
 use context::Ctx;
+pub(crate) use floors::Floors;
 
 /// Runs every scenario once; the failed checks and the run's report.
 pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
@@ -79,6 +81,10 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         },
         replicas: ingested.replicas,
         postgres_batched_insert_rows_per_second: ceilings.postgres,
+        sqlite_floors: ceilings.floors,
+        ingest_to_durable_floor_ratio: ceilings
+            .floors
+            .map(|f| ingest_rate / f.durable_rows_per_second.max(1e-9)),
         ingest_to_postgres_ratio: ceilings.postgres.map(|c| ingest_rate / c.max(1e-9)),
         phases: ctx.report.rows.clone(),
         reads: read.rows,
@@ -131,6 +137,15 @@ fn print_ratios(
         "ingest {ingest_rate:.0}/s = {:.2} x the verify-only actix server's {verify_only_rate:.0}/s",
         ingest_rate / verify_only_rate.max(1e-9)
     );
+    if let Some(f) = ceilings.floors {
+        println!(
+            "ingest {ingest_rate:.0}/s = {:.2} x the durable floor's {:.0} rows/s, {:.2} x the indexed floor's {:.0}",
+            ingest_rate / f.durable_rows_per_second.max(1e-9),
+            f.durable_rows_per_second,
+            ingest_rate / f.indexed_rows_per_second.max(1e-9),
+            f.indexed_rows_per_second
+        );
+    }
     if let Some(ceiling) = ceilings.postgres {
         println!(
             "ingest {ingest_rate:.0}/s = {:.2} x PostgreSQL's own {ceiling:.0} rows/s ({replicas} replica(s))",

@@ -93,6 +93,18 @@ pub(super) fn run(
     )?;
     off.ratio_to_main = off.per_second / main_rate.max(1e-9);
     out.push(off);
+    // The second traffic shape: `ts` close to the arrival time, as real
+    // senders send it (the main traffic spreads it over a year).
+    let arrival = arrival_requests(ctx);
+    let (builder, store) = fresh(ctx)?;
+    let (mut near, _server) = measure(
+        ctx,
+        "ingest, ts close to arrival",
+        (builder, store),
+        &arrival,
+    )?;
+    near.ratio_to_main = near.per_second / main_rate.max(1e-9);
+    out.push(near);
     if let Some(bin) = ctx.o.compare_bin.clone() {
         let (builder, store) = fresh(ctx)?;
         let (mut base, _server) = measure(
@@ -116,4 +128,23 @@ pub(super) fn run(
         );
     }
     Ok(out)
+}
+
+/// As many new webhooks as the main ingest, their `ts` a millisecond apart
+/// from now on (signed like the main traffic).
+fn arrival_requests(ctx: &mut Ctx<'_>) -> Arc<Vec<Vec<u8>>> {
+    let start = time::OffsetDateTime::now_utc();
+    Arc::new(
+        (0..ctx.o.messages)
+            .map(|n| {
+                let mut f = crate::traffic::fields("n", n, &ctx.senders, &mut ctx.rng);
+                let at = start + time::Duration::milliseconds(i64::try_from(n).unwrap_or(0));
+                f.ts = at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or(f.ts);
+                let body = f.json();
+                crate::requests::webhook_request(&body, &testkit::sign(&body))
+            })
+            .collect(),
+    )
 }
