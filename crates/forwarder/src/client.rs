@@ -27,6 +27,9 @@ pub(crate) fn agent(timeout: Duration) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
+        // A 3xx comes back as an answer (a failed attempt naming its
+        // status), not as a transport error.
+        .max_redirects_will_error(false)
         .timeout_global(Some(timeout))
         .proxy(None)
         .user_agent(concat!("hookbox/", env!("CARGO_PKG_VERSION")))

@@ -650,3 +650,25 @@ fn forward_timeout_fails_a_slow_attempt_and_bad_settings_stop_start_up() {
         assert!(said.contains(name), "{name}={value}: {said}");
     }
 }
+
+/// A redirect is a failed attempt, named as such, and is not followed.
+#[test]
+fn redirects_are_not_followed() {
+    let s = server(&[]);
+    let c = s.client();
+    let rx = Receiver::start(&[302, 200], None);
+    let sub = subscribe(c, &json!({"url": rx.url("/moved")}));
+    let id = sub["id"].as_str().expect("id");
+    post(c, "r1", "+111");
+    wait_until(Duration::from_secs(10), "a failed attempt", || {
+        get_sub(c, id)["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("302") && e.contains("redirects are not followed"))
+    });
+    wait_until(Duration::from_secs(10), "the retry", || {
+        get_sub(c, id)["delivered"] == 1
+    });
+    let got = rx.requests();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|r| r["request"] == "POST /moved HTTP/1.1"));
+}
