@@ -7,7 +7,7 @@ use domain::{
     FeedQuery, Message, MessageId, MessageQuery, Msisdn, Order, Page, SenderCount, Seq, Stats,
     StoreError, TOP_SENDERS, Timestamp,
 };
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::{Row, Transaction};
 
 use crate::error::store_error;
@@ -16,13 +16,28 @@ use crate::error::store_error;
 #[derive(Default)]
 struct Sql {
     clauses: Vec<String>,
-    params: Vec<Box<dyn ToSql + Sync>>,
+    params: Vec<(Box<dyn ToSql + Sync>, Type)>,
+}
+
+/// A parameter's type, declared with it: a statement is then sent with
+/// its parameters in one round trip (`query_typed`), instead of being
+/// prepared first.
+trait Typed: ToSql + Sync + 'static {
+    const TYPE: Type;
+}
+
+impl Typed for i64 {
+    const TYPE: Type = Type::INT8;
+}
+
+impl Typed for String {
+    const TYPE: Type = Type::TEXT;
 }
 
 impl Sql {
     /// Adds `value` as the next parameter and returns its placeholder.
-    fn bind(&mut self, value: impl ToSql + Sync + 'static) -> String {
-        self.params.push(Box::new(value));
+    fn bind<T: Typed>(&mut self, value: T) -> String {
+        self.params.push((Box::new(value), T::TYPE));
         format!("${}", self.params.len())
     }
 
@@ -38,10 +53,10 @@ impl Sql {
         }
     }
 
-    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+    fn typed(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
         self.params
             .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .map(|(p, t)| (p.as_ref() as &(dyn ToSql + Sync), t.clone()))
             .collect()
     }
 }
@@ -105,19 +120,19 @@ fn range_count(
     let until = until.map(Timestamp::sort_key);
     let rows = |tx: &mut Transaction<'_>, low: &str, high: &str| -> Result<i64, postgres::Error> {
         Ok(tx
-            .query_one(
+            .query_typed_one(
                 "SELECT count(*) FROM messages WHERE ts_key >= $1 AND ts_key < $2",
-                &[&low, &high],
+                &[(&low, Type::TEXT), (&high, Type::TEXT)],
             )?
             .get(0))
     };
     let days =
         |tx: &mut Transaction<'_>, after: &str, before: &str| -> Result<i64, postgres::Error> {
             Ok(tx
-                .query_one(
+                .query_typed_one(
                     "SELECT COALESCE(SUM(message_count), 0)::int8 FROM day_counts \
                  WHERE day > $1 AND day < $2",
-                    &[&after, &before],
+                    &[(&after, Type::TEXT), (&before, Type::TEXT)],
                 )?
                 .get(0))
         };
@@ -144,7 +159,7 @@ fn range_count(
 
 fn total_count(tx: &mut Transaction<'_>) -> Result<i64, postgres::Error> {
     Ok(tx
-        .query_one("SELECT COALESCE(SUM(messages), 0)::int8 FROM totals", &[])?
+        .query_typed_one("SELECT COALESCE(SUM(messages), 0)::int8 FROM totals", &[])?
         .get(0))
 }
 
@@ -157,15 +172,15 @@ fn count(
     match (&query.from, &query.to, &query.q) {
         (None, None, None) => range_count(tx, query.since.as_ref(), query.until.as_ref()),
         (Some(from), None, None) if !by_ts => Ok(tx
-            .query_opt(
+            .query_typed_opt(
                 "SELECT message_count FROM senders WHERE from_msisdn = $1",
-                &[from],
+                &[(from, Type::TEXT)],
             )?
             .map_or(0, |r| r.get(0))),
         _ => Ok(tx
-            .query_one(
+            .query_typed_one(
                 &format!("SELECT count(*) FROM messages{}", sql.where_sql()),
-                &sql.params(),
+                &sql.typed(),
             )?
             .get(0)),
     }
@@ -258,7 +273,9 @@ pub(crate) fn list(tx: &mut Transaction<'_>, query: &MessageQuery) -> Result<Pag
         "SELECT {COLUMNS} FROM messages{} ORDER BY {order}{offset_clause} LIMIT {l}",
         sql.where_sql()
     );
-    let rows = tx.query(&page_sql, &sql.params()).map_err(store_error)?;
+    let rows = tx
+        .query_typed(&page_sql, &sql.typed())
+        .map_err(store_error)?;
     let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = rows.len() > wanted;
     let messages = rows
@@ -330,14 +347,14 @@ pub(crate) fn record_from_row(
 pub(crate) fn stats(tx: &mut Transaction<'_>) -> Result<Stats, StoreError> {
     let total = total_count(tx).map_err(store_error)?;
     let senders: i64 = tx
-        .query_one("SELECT count(*) FROM senders", &[])
+        .query_typed_one("SELECT count(*) FROM senders", &[])
         .map_err(store_error)?
         .get(0);
     let top_senders = tx
-        .query(
+        .query_typed(
             "SELECT from_msisdn, message_count FROM senders \
              ORDER BY message_count DESC, from_msisdn ASC LIMIT $1",
-            &[&i64::try_from(TOP_SENDERS).unwrap_or(10)],
+            &[(&i64::try_from(TOP_SENDERS).unwrap_or(10), Type::INT8)],
         )
         .map_err(store_error)?
         .iter()
@@ -351,7 +368,7 @@ pub(crate) fn stats(tx: &mut Transaction<'_>) -> Result<Stats, StoreError> {
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let mut edge = |sql: &str| -> Result<Option<Timestamp>, StoreError> {
-        let row = tx.query_opt(sql, &[]).map_err(store_error)?;
+        let row = tx.query_typed_opt(sql, &[]).map_err(store_error)?;
         row.map(|r| Timestamp::parse(&r.get::<_, String>(0)))
             .transpose()
             .map_err(|_| StoreError::Internal("stored ts is invalid".into()))
@@ -391,7 +408,7 @@ pub(crate) fn feed(
         sql.where_sql()
     );
     let rows = client
-        .query(&page_sql, &sql.params())
+        .query_typed(&page_sql, &sql.typed())
         .map_err(store_error)?;
     let items = rows
         .iter()
@@ -434,7 +451,7 @@ pub(crate) fn get(
         item_columns("")
     );
     client
-        .query_opt(&sql, &[&id.as_str()])
+        .query_typed_opt(&sql, &[(&id.as_str(), Type::TEXT)])
         .map_err(store_error)?
         .as_ref()
         .map(item_from_row)
@@ -456,7 +473,10 @@ pub(crate) fn conversations(
         item_columns("m.")
     );
     let rows = tx
-        .query(&sql, &[&before, &(i64::from(limit) + 1)])
+        .query_typed(
+            &sql,
+            &[(&before, Type::INT8), (&(i64::from(limit) + 1), Type::INT8)],
+        )
         .map_err(store_error)?;
     let conversations = rows
         .iter()
