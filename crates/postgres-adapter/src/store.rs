@@ -59,12 +59,13 @@ fn lean_pool(
     config: &PostgresConfig,
     role: &str,
     size: u32,
+    keep: u32,
     tls: &MakeRustlsConnect,
 ) -> Pool<Manager> {
     let manager = PostgresConnectionManager::new(config.client_config(role), tls.clone());
     Pool::builder()
         .max_size(size.max(1))
-        .min_idle(Some(0))
+        .min_idle(Some(keep.min(size)))
         .idle_timeout(Some(IDLE_AFTER))
         .test_on_check_out(false)
         .connection_timeout(config.pool_wait)
@@ -120,8 +121,10 @@ impl PostgresStore {
                 }
             })?;
         drop(client);
-        let readers = lean_pool(config, "read", config.pool_size, &tls);
-        let searchers = lean_pool(config, "search", SEARCH_LANE.min(config.pool_size), &tls);
+        // One read connection stays open (under heavy load, opening one can
+        // take longer than a request may wait); searches open theirs.
+        let readers = lean_pool(config, "read", config.pool_size, 1, &tls);
+        let searchers = lean_pool(config, "search", SEARCH_LANE.min(config.pool_size), 0, &tls);
         let writer = Writer::start(config, tls).map_err(OpenError::Thread)?;
         Ok(Self {
             readers,
@@ -219,16 +222,18 @@ impl MessageStore for PostgresStore {
     }
 
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
-        let conn = if query.q.is_some() {
-            self.searcher()?
-        } else {
-            self.reader()?
-        };
+        if query.q.is_some() {
+            return self.snapshot_on(self.searcher()?, |tx| reads::list(tx, query));
+        }
+        let mut conn = self.reader()?;
+        if let Some(page) = reads::list_at_once(&mut conn, query) {
+            return page;
+        }
         self.snapshot_on(conn, |tx| reads::list(tx, query))
     }
 
     fn stats(&self) -> Result<Stats, StoreError> {
-        self.snapshot(reads::stats)
+        reads::stats_at_once(&mut *self.reader()?)
     }
 
     fn get(&self, id: &domain::MessageId) -> Result<Option<domain::FeedItem>, StoreError> {
