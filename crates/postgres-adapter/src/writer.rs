@@ -92,6 +92,8 @@ impl Writer {
 const CLOSE_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
 /// How long one writer waits at the queue before letting another look.
 const TURN: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a writer that found no work stays away from the queue.
+const STEP_BACK: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The writer's connection, opened on first use and again after it breaks
 /// (a server restart), so the replica recovers by itself.
@@ -144,7 +146,14 @@ fn run(
             }
             let first = match rx.recv_timeout(TURN) {
                 Ok(first) => first,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    // Step back from the queue for a moment, outside the
+                    // lock: the lock is not fair, and another writer must
+                    // get its turn to notice its own idleness.
+                    drop(rx);
+                    std::thread::sleep(STEP_BACK);
+                    continue;
+                }
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
             };
             let mut rows = first.messages.len();
