@@ -267,21 +267,8 @@ impl Delivery {
     /// paused, or leased elsewhere.
     fn check(&mut self) -> bool {
         self.last_check = Instant::now();
-        let fresh = match self.shared.subs.subscription(&self.sub.id) {
-            Ok(Some(fresh)) => fresh,
-            Ok(None) => return false,
-            Err(_) => return true,
-        };
-        let mine = fresh
-            .lease
-            .as_ref()
-            .is_some_and(|(o, _)| *o == self.shared.owner);
-        if !mine || fresh.state != SubscriptionState::Active {
+        if !self.refresh() {
             return false;
-        }
-        if fresh.generation != self.sub.generation {
-            (self.position, self.committed, self.pending) = (fresh.position, fresh.position, 0);
-            self.sub = fresh;
         }
         self.retry_requested();
         let mut at = self.sub.clone();

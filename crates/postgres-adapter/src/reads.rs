@@ -276,13 +276,26 @@ pub(crate) fn list(tx: &mut Transaction<'_>, query: &MessageQuery) -> Result<Pag
     let rows = tx
         .query_typed(&page_sql, &sql.typed())
         .map_err(store_error)?;
+    page_of(rows.iter(), limit, total)
+}
+
+/// A page from rows read one past `limit` (the extra one says a next page
+/// exists) and its total.
+fn page_of<'a>(
+    rows: impl Iterator<Item = &'a Row>,
+    limit: i64,
+    total: i64,
+) -> Result<Page, StoreError> {
     let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = rows.len() > wanted;
-    let messages = rows
-        .iter()
-        .take(wanted)
-        .map(message_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut messages = Vec::new();
+    let mut more = false;
+    for row in rows {
+        if messages.len() == wanted {
+            more = true;
+            break;
+        }
+        messages.push(message_from_row(row)?);
+    }
     let next = if more {
         messages.last().map(Cursor::after)
     } else {
@@ -372,23 +385,7 @@ fn page_at_once(
             present.push(row);
         }
     }
-    let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = present.len() > wanted;
-    let messages = present
-        .into_iter()
-        .take(wanted)
-        .map(message_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = if more {
-        messages.last().map(Cursor::after)
-    } else {
-        None
-    };
-    Ok(Page {
-        messages,
-        total: u64::try_from(total).unwrap_or(0),
-        next,
-    })
+    page_of(present.into_iter(), limit, total)
 }
 
 /// Rebuilds a message from its row through the domain's rules

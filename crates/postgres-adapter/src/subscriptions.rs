@@ -10,18 +10,12 @@ use domain::{
 use postgres::types::ToSql;
 use postgres::{GenericClient, Row};
 use store_kit::subscriptions::{
-    SubscriptionRow, dead_letter, from_column, head_columns, join_kinds, micros, q_column,
+    COLUMNS, SubscriptionRow, dead_letter, from_column, head_columns, join_kinds, micros, q_column,
     seq_value, share,
 };
 
 use crate::error::store_error;
 use crate::store::PostgresStore;
-
-const COLUMNS: &str = "id, url, secret, filter_from, filter_q, filter_kinds, state, \
-    paused_reason, position, generation, head_seq, head_message_id, head_attempts, head_error, \
-    head_next, delivered, \
-    (SELECT COUNT(*) FROM dead_letters d WHERE d.subscription_id = s.id), \
-    created_at, lease_owner, lease_until";
 
 fn row(r: &Row) -> SubscriptionRow {
     let head_seq: Option<i64> = r.get(10);

@@ -470,16 +470,14 @@ pub(crate) fn stats_in(conn: &Connection) -> Result<Stats, StoreError> {
 
 /// One page of the feed: rows past `after` by rowid (the feed number),
 /// `q` as a substring scan along the way.
-pub(crate) fn feed(conn: &Connection, query: &FeedQuery) -> Result<FeedPage, StoreError> {
-    let mut clauses = vec!["rowid > ?"];
-    let mut params = vec![Value::Integer(query.after.as_i64())];
+/// A feed query's `from`, `since` and `until` as clauses and parameters
+/// (`after`, `q` and the limit are placed by the caller).
+pub(crate) fn feed_filters(query: &FeedQuery) -> (Vec<&'static str>, Vec<Value>) {
+    let mut clauses = Vec::new();
+    let mut params = Vec::new();
     if let Some(from) = &query.from {
         clauses.push("from_msisdn = ?");
         params.push(Value::Text(from.clone()));
-    }
-    if let Some(q) = &query.q {
-        clauses.push("instr(text_folded, ?) > 0");
-        params.push(Value::Text(q.folded().to_owned()));
     }
     if let Some(since) = &query.since {
         clauses.push("ts_key >= ?");
@@ -488,6 +486,17 @@ pub(crate) fn feed(conn: &Connection, query: &FeedQuery) -> Result<FeedPage, Sto
     if let Some(until) = &query.until {
         clauses.push("ts_key < ?");
         params.push(Value::Text(until.sort_key()));
+    }
+    (clauses, params)
+}
+
+pub(crate) fn feed(conn: &Connection, query: &FeedQuery) -> Result<FeedPage, StoreError> {
+    let (mut clauses, mut params) = feed_filters(query);
+    clauses.push("rowid > ?");
+    params.push(Value::Integer(query.after.as_i64()));
+    if let Some(q) = &query.q {
+        clauses.push("instr(text_folded, ?) > 0");
+        params.push(Value::Text(q.folded().to_owned()));
     }
     params.push(Value::Integer(i64::from(query.limit.get())));
     let sql = format!(

@@ -70,20 +70,9 @@ fn feed_matching(
 ) -> Result<FeedPage, StoreError> {
     let set = matching_rowids(conn, needle, cache).map_err(store_error)?;
     let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
-    let mut clauses = vec!["rowid IN rarray(?)"];
-    let mut params: Vec<Value> = Vec::new();
-    if let Some(from) = &query.from {
-        clauses.push("from_msisdn = ?");
-        params.push(Value::Text(from.clone()));
-    }
-    if let Some(since) = &query.since {
-        clauses.push("ts_key >= ?");
-        params.push(Value::Text(since.sort_key()));
-    }
-    if let Some(until) = &query.until {
-        clauses.push("ts_key < ?");
-        params.push(Value::Text(until.sort_key()));
-    }
+    // The set is bound after the filters' parameters, then the limit.
+    let (mut clauses, params) = crate::reads::feed_filters(query);
+    clauses.push("rowid IN rarray(?)");
     let sql = format!(
         "SELECT {} FROM messages NOT INDEXED{} ORDER BY rowid LIMIT ?",
         item_columns(),
@@ -98,8 +87,7 @@ fn feed_matching(
         let end = at.saturating_add(chunk).min(set.len());
         let ids: Array = Rc::new(set[at..end].iter().copied().map(Value::Integer).collect());
         let want = Value::Integer(i64::try_from(limit - items.len()).unwrap_or(i64::MAX));
-        let mut all: Vec<&dyn ToSql> = vec![&ids];
-        all.extend(params.iter().map(|p| p as &dyn ToSql));
+        let mut all = bound(&params, &ids);
         all.push(&want);
         let mut rows = stmt.query(params_from_iter(all)).map_err(store_error)?;
         while let Some(row) = rows.next().map_err(store_error)? {

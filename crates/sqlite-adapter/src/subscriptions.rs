@@ -9,19 +9,13 @@ use domain::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use store_kit::subscriptions::{
-    SubscriptionRow, dead_letter, from_column, head_columns, join_kinds, micros, q_column,
+    COLUMNS, SubscriptionRow, dead_letter, from_column, head_columns, join_kinds, micros, q_column,
     seq_value, share,
 };
 
 use crate::error::store_error;
 use crate::schema::LAST_SEQ;
 use crate::store::SqliteStore;
-
-const COLUMNS: &str = "id, url, secret, filter_from, filter_q, filter_kinds, state, \
-    paused_reason, position, generation, head_seq, head_message_id, head_attempts, head_error, \
-    head_next, delivered, \
-    (SELECT COUNT(*) FROM dead_letters d WHERE d.subscription_id = s.id), \
-    created_at, lease_owner, lease_until";
 
 fn row(r: &Row<'_>) -> rusqlite::Result<SubscriptionRow> {
     let head_seq: Option<i64> = r.get(10)?;

@@ -13,6 +13,14 @@ use time::OffsetDateTime;
 /// practice; one that did would only split into two kinds that never match).
 pub const KIND_SEPARATOR: char = '\u{1f}';
 
+/// The SELECT list both adapters read a [`SubscriptionRow`] from, in its
+/// field order, for `FROM subscriptions s` (the dead letters counted).
+pub const COLUMNS: &str = "id, url, secret, filter_from, filter_q, filter_kinds, state, \
+    paused_reason, position, generation, head_seq, head_message_id, head_attempts, head_error, \
+    head_next, delivered, \
+    (SELECT COUNT(*) FROM dead_letters d WHERE d.subscription_id = s.id), \
+    created_at, lease_owner, lease_until";
+
 /// A subscription's columns, as read.
 #[derive(Debug, Clone, Default)]
 pub struct SubscriptionRow {
