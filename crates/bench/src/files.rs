@@ -60,3 +60,13 @@ pub(crate) fn written_bytes(pid: u32) -> u64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0)
 }
+
+/// `hookbox_wal_bytes_total` from `server`'s `/metrics`: bytes its writer
+/// appended to the WAL (`None` on a store without one, or on no answer).
+pub(crate) fn wal_bytes(server: &testkit::Server) -> Option<u64> {
+    let body = server.client().get("/metrics").ok()?.text();
+    body.lines()
+        .find_map(|l| l.strip_prefix("hookbox_wal_bytes_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
+}

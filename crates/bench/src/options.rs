@@ -17,6 +17,7 @@ USAGE: hookbox-bench [OPTIONS]
   --no-search-index     run hookbox with SEARCH_INDEX=off
   --runs N              repeat the scenario, report per-figure medians  [3]
   --keep-db DIR         afterwards, copy the read-phase database files to DIR
+                        (with --ingest-only: the ingest database)
   --soak-ids N          in a soak, draw webhook ids from N only: once all are
                         stored, writes are replays and the data stops growing
   --soak SECONDS        instead: mixed writes (70 %) and reads at --concurrency
@@ -28,6 +29,10 @@ USAGE: hookbox-bench [OPTIONS]
                         rate into the same schema (the ceiling) to the report
   --replicas N          hookbox processes sharing that database      [1]
   --erase-rows N        messages of the sender erased beside ingest  [1000]
+  --ingest-only         stop after the floors, the ceilings and ingest (with its
+                        variants): the quick way to weigh a write-path change
+  --server-env K=V      pass setting K=V to every hookbox the bench starts (and
+                        to the adapter it measures alone); repeatable
   --compare-bin PATH    also run the same ingest on this hookbox binary (another
                         build, e.g. the previous commit's) and report the ratio
 ";
@@ -53,6 +58,29 @@ pub(crate) struct Options {
     pub(crate) compare_bin: Option<String>,
     pub(crate) erase_rows: u64,
     pub(crate) quick: bool,
+    pub(crate) ingest_only: bool,
+    pub(crate) server_env: Vec<(String, String)>,
+}
+
+impl Options {
+    /// `builder` with every `--server-env` setting.
+    pub(crate) fn with_server_env(
+        &self,
+        builder: testkit::ServerBuilder,
+    ) -> testkit::ServerBuilder {
+        self.server_env
+            .iter()
+            .fold(builder, |b, (k, v)| b.env(k, v))
+    }
+
+    /// A `--server-env` setting's value, as a store reads its settings.
+    pub(crate) fn server_setting(&self, name: &str) -> Option<String> {
+        self.server_env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
 }
 
 impl Default for Options {
@@ -77,6 +105,8 @@ impl Default for Options {
             compare_bin: None,
             erase_rows: 1000,
             quick: false,
+            ingest_only: false,
+            server_env: Vec::new(),
         }
     }
 }
@@ -109,6 +139,14 @@ pub(crate) fn parse_args() -> Result<Options, String> {
             "--compare-bin" => o.compare_bin = Some(value("--compare-bin")?),
             "--out" => o.out = value("--out")?,
             "--no-search-index" => o.search_index = false,
+            "--ingest-only" => o.ingest_only = true,
+            "--server-env" => {
+                let pair = value("--server-env")?;
+                let (k, v) = pair
+                    .split_once('=')
+                    .ok_or_else(|| format!("--server-env needs NAME=VALUE, got {pair:?}"))?;
+                o.server_env.push((k.to_owned(), v.to_owned()));
+            }
             "--keep-db" => o.keep_db = Some(value("--keep-db")?),
             "--soak-ids" => {
                 o.soak_ids = Some(

@@ -88,6 +88,8 @@ pub(crate) struct RunReport {
     pub(crate) ingest: Option<Phase>,
     /// Bytes the server wrote to disk per stored row during ingest.
     pub(crate) ingest_disk_bytes_per_row: f64,
+    pub(crate) ingest_wal_bytes_per_row: Option<f64>,
+    pub(crate) postgres_connections: Option<crate::scenario::Connections>,
     /// The store's size on disk per row right after ingest.
     pub(crate) ingest_stored_bytes_per_row: f64,
     /// The same ingest with `KEEP_RAW=off`, and on `--compare-bin`.
@@ -172,6 +174,7 @@ pub(crate) struct Variant {
     pub(crate) per_second: f64,
     pub(crate) p99_ms: f64,
     pub(crate) disk_bytes_per_row: f64,
+    pub(crate) wal_bytes_per_row: Option<f64>,
     /// The store's size on disk per stored row after the load (SQLite: the
     /// database and its WAL; PostgreSQL: the database).
     pub(crate) stored_bytes_per_row: f64,

@@ -85,6 +85,10 @@ pub struct StoreGauges {
     /// A pool's open connections and the idle ones among them, where the
     /// store keeps a pool of connections to a server.
     pub pool: Option<PoolGauges>,
+    /// Bytes this process has appended to the store's write-ahead log since
+    /// it opened the store, where the store keeps one of its own (the
+    /// embedded store's WAL; a server's log is the server's to report).
+    pub log_bytes: Option<u64>,
 }
 
 /// A connection pool's state.

@@ -35,6 +35,9 @@ pub const ERASED_MESSAGES: &str = "hookbox_erased_messages_total";
 pub const WRITE_QUEUE_DEPTH: &str = "hookbox_write_queue_depth";
 /// Gauge: how many writes the queue holds (`WRITE_QUEUE`).
 pub const WRITE_QUEUE_CAPACITY: &str = "hookbox_write_queue_capacity";
+/// Counter: bytes the embedded store's writer appended to its WAL (pages
+/// and frame headers), read from the store at each scrape.
+pub const WAL_BYTES: &str = "hookbox_wal_bytes_total";
 /// Histogram: each write transaction's time, commit included, in ms
 /// (recorded by the stores; the name is theirs, repeated for the buckets).
 pub const COMMIT_LATENCY: &str = "hookbox_commit_latency_ms";
@@ -216,6 +219,11 @@ fn describe() {
     metrics::describe_gauge!(
         WRITE_QUEUE_CAPACITY,
         "Writes the queue holds before refusing (WRITE_QUEUE)"
+    );
+    metrics::describe_counter!(
+        WAL_BYTES,
+        metrics::Unit::Bytes,
+        "Bytes the SQLite writer appended to its write-ahead log since start"
     );
     metrics::describe_histogram!(
         COMMIT_LATENCY,

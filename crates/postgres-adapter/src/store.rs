@@ -386,6 +386,7 @@ impl MessageStore for PostgresStore {
                 idle: u64::from(state.idle_connections),
                 max: u64::from(self.readers.max_size()),
             }),
+            log_bytes: None,
         }
     }
 

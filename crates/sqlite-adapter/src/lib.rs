@@ -10,6 +10,7 @@ mod search;
 mod settings;
 mod store;
 mod subscriptions;
+pub mod wal;
 mod writer;
 
 pub use backup::{BackupError, BackupReport, backup, restore};

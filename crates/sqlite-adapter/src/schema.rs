@@ -256,6 +256,16 @@ pub(crate) fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::
     Ok(())
 }
 
+/// Sets the page size of a file that has no pages yet (before WAL mode,
+/// which fixes it); a file that exists keeps the page size it was made with.
+pub(crate) fn choose_page_size(conn: &Connection, page_size: u32) -> rusqlite::Result<()> {
+    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    if pages == 0 {
+        conn.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
+    }
+    Ok(())
+}
+
 /// Pragmas for the writer: WAL (persistent in the file) and full fsync on
 /// commit, so an acknowledged message survives power loss, not just a crash.
 /// Checkpoints are left to the checkpointer thread (see `store.rs`), off the

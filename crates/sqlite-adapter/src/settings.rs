@@ -43,7 +43,8 @@ impl SqliteConfig {
     /// The settings for `database_url`, with the tunables read through
     /// `lookup` (the environment, or a map in tests):
     /// - `SEARCH_INDEX`: `on` (default) or `off`;
-    /// - `WRITE_QUEUE`: inserts that may wait for the writer (default 4096).
+    /// - `WRITE_QUEUE`: inserts that may wait for the writer (default 4096);
+    /// - `SQLITE_PAGE_SIZE`: the page size of a new file (default 1024).
     ///
     /// `sqlite:////abs/path.db` is absolute, `sqlite:///rel/path.db`
     /// relative to the working directory.
@@ -63,8 +64,24 @@ impl SqliteConfig {
         let shared = store_kit::settings::Shared::from_lookup(&lookup)?;
         config.search_index = shared.search_index.unwrap_or(config.search_index);
         config.write_queue = shared.write_queue.unwrap_or(config.write_queue);
+        if let Some(value) = lookup("SQLITE_PAGE_SIZE").filter(|v| !v.trim().is_empty()) {
+            config.page_size = page_size(&value).ok_or(SettingsError::Invalid {
+                name: "SQLITE_PAGE_SIZE",
+                expected: "a power of two from 512 to 65536 (bytes)",
+                value,
+            })?;
+        }
         Ok(config)
     }
+}
+
+/// A page size SQLite accepts: a power of two from 512 to 65,536.
+fn page_size(value: &str) -> Option<u32> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| n.is_power_of_two() && (512..=65_536).contains(n))
 }
 
 #[cfg(test)]
@@ -105,13 +122,26 @@ mod tests {
         let defaults = config(url, &[]).expect("valid");
         assert!(defaults.search_index);
         assert_eq!(defaults.write_queue, 4096);
-        let set = config(url, &[("SEARCH_INDEX", "OFF"), ("WRITE_QUEUE", "7")]).expect("valid");
+        assert_eq!(defaults.page_size, 1024);
+        let set = config(
+            url,
+            &[
+                ("SEARCH_INDEX", "OFF"),
+                ("WRITE_QUEUE", "7"),
+                ("SQLITE_PAGE_SIZE", "4096"),
+            ],
+        )
+        .expect("valid");
         assert!(!set.search_index);
         assert_eq!(set.write_queue, 7);
+        assert_eq!(set.page_size, 4096);
         for (name, bad) in [
             ("SEARCH_INDEX", "maybe"),
             ("WRITE_QUEUE", "0"),
             ("WRITE_QUEUE", "-1"),
+            ("SQLITE_PAGE_SIZE", "1000"),
+            ("SQLITE_PAGE_SIZE", "256"),
+            ("SQLITE_PAGE_SIZE", "131072"),
         ] {
             let e = config(url, &[(name, bad)]).expect_err(bad);
             assert!(e.to_string().starts_with(name), "{e}");

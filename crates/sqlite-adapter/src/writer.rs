@@ -8,7 +8,7 @@
 //! the whole batch; when idle a batch is a single row and no latency is added.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,8 @@ pub(crate) struct WriterState {
     pub(crate) faulted: AtomicBool,
     /// The thread has exited.
     pub(crate) stopped: AtomicBool,
+    /// Bytes the writer's commits have appended to the WAL (see `wal`).
+    pub(crate) wal_bytes: AtomicU64,
 }
 
 impl Writer {
@@ -135,6 +137,10 @@ fn run(
     search_index: bool,
     state: &WriterState,
 ) {
+    crate::wal::count_frames(&conn);
+    let page_size = conn
+        .query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))
+        .map_or(4096, |n| u64::try_from(n).unwrap_or(4096));
     let mut writer = Loop {
         conn,
         search_index,
@@ -147,6 +153,9 @@ fn run(
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     let mut later: Vec<Work> = Vec::new();
     while let Some(work) = writer.next_work(rx) {
+        state
+            .wal_bytes
+            .store(crate::wal::appended_bytes(page_size), Ordering::Relaxed);
         let first = match work {
             Work::Insert(job) => job,
             other => {

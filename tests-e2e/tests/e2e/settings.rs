@@ -208,3 +208,72 @@ fn port_chooses_the_listening_port() {
         "{started:?}"
     );
 }
+
+/// The page size of the SQLite file at `path`.
+fn page_size(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .expect("open")
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .expect("page_size")
+}
+
+/// `SQLITE_PAGE_SIZE`: a new file is made with 1 KiB pages by default or
+/// with the setting's size; a file that exists keeps its own; a value
+/// SQLite cannot use stops start-up naming the variable. Each page written
+/// to the WAL shows in `hookbox_wal_bytes_total`.
+#[test]
+fn sqlite_page_size_sets_new_files_and_wal_bytes_are_counted() {
+    if !testkit::sqlite_only("sqlite_page_size_sets_new_files") {
+        return;
+    }
+    let server = Server::start();
+    assert_eq!(page_size(&server.database()), 1024, "the default");
+    let wal = |server: &Server| -> f64 {
+        crate::metric(
+            &server.client().get("/metrics").expect("scrape").text(),
+            "hookbox_wal_bytes_total",
+        )
+        .unwrap_or(-1.0)
+    };
+    let before = wal(&server);
+    assert!(before >= 0.0, "hookbox_wal_bytes_total is exposed");
+    let post = server
+        .client()
+        .signed_webhook(&body("paged", "+1", "2025-01-15T10:00:00Z", Some("hi")))
+        .expect("post");
+    assert_eq!(post.status, 200);
+    // One commit writes at least the row's table and index pages, each a
+    // 1,048-byte frame (the page and its 24-byte header).
+    let after = wal(&server);
+    assert!(
+        after - before >= 2.0 * 1048.0,
+        "WAL bytes {before} -> {after}"
+    );
+    drop(server);
+
+    let big = Server::builder().env("SQLITE_PAGE_SIZE", "4096").start();
+    assert_eq!(page_size(&big.database()), 4096, "SQLITE_PAGE_SIZE=4096");
+    let dir = std::sync::Arc::new(tempfile::tempdir().expect("dir"));
+    drop(
+        Server::builder()
+            .in_dir(std::sync::Arc::clone(&dir))
+            .start(),
+    );
+    let reopened = Server::builder()
+        .in_dir(std::sync::Arc::clone(&dir))
+        .env("SQLITE_PAGE_SIZE", "4096")
+        .start();
+    assert_eq!(
+        page_size(&reopened.database()),
+        1024,
+        "an existing file keeps its page size"
+    );
+    drop(reopened);
+
+    let failure = Server::builder()
+        .env("SQLITE_PAGE_SIZE", "1000")
+        .try_start()
+        .expect_err("1000 is not a power of two");
+    let output = [failure.stdout, failure.stderr].concat().join("\n");
+    assert!(output.contains("SQLITE_PAGE_SIZE"), "{output}");
+}

@@ -31,17 +31,26 @@ pub(super) fn measure(ctx: &mut Ctx<'_>) -> Result<Ceilings, String> {
         })
         .collect();
     let floors = match &o.database_url {
-        None => Some(super::floors::measure(&rows)?),
+        None => {
+            let config = SqliteConfig::from_lookup("sqlite:///floor.db", |k| o.server_setting(k))
+                .map_err(|e| e.to_string())?;
+            Some(super::floors::measure(&rows, config.page_size)?)
+        }
         Some(_) => None,
     };
     let adapter_msgs: Arc<Vec<domain::Message>> =
         Arc::new(rows.into_iter().map(|(m, _)| m).collect());
     let adapter_dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let adapter: Arc<dyn MessageStore> = match &o.database_url {
-        None => Arc::new(
-            SqliteStore::open(&SqliteConfig::new(adapter_dir.path().join("adapter.db")))
-                .map_err(|e| e.to_string())?,
-        ),
+        None => {
+            let url = format!(
+                "sqlite:///{}",
+                adapter_dir.path().join("adapter.db").display()
+            );
+            let config = SqliteConfig::from_lookup(&url, |k| o.server_setting(k))
+                .map_err(|e| e.to_string())?;
+            Arc::new(SqliteStore::open(&config).map_err(|e| e.to_string())?)
+        }
         Some(admin) => Arc::new(postgres_direct::fresh_store(admin, o.search_index)?.0),
     };
     let adapter_rate = insert_rate(&adapter, &adapter_msgs, o.concurrency, ctx.deadline)?;

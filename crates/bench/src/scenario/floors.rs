@@ -1,6 +1,6 @@
 //! The disk's floors for SQLite ingest: the same rows, from one writer, in
 //! 64-row transactions, with the store's durability settings (WAL,
-//! `synchronous=FULL`), into a table with the primary key alone (the least
+//! `synchronous=FULL`, its page size), into a table with the primary key alone (the least
 //! exactly-once needs) and into one with hookbox's secondary indexes too;
 //! the latter also with `ts` in arrival order (real senders' `ts` is close
 //! to the arrival time; the bench's traffic spreads it over a year). Each
@@ -19,10 +19,13 @@ use serde::Serialize;
 pub(crate) struct Floors {
     pub(crate) durable_rows_per_second: f64,
     pub(crate) durable_bytes_per_row: f64,
+    pub(crate) durable_wal_bytes_per_row: f64,
     pub(crate) indexed_rows_per_second: f64,
     pub(crate) indexed_bytes_per_row: f64,
+    pub(crate) indexed_wal_bytes_per_row: f64,
     pub(crate) indexed_arrival_ts_rows_per_second: f64,
     pub(crate) indexed_arrival_ts_bytes_per_row: f64,
+    pub(crate) indexed_arrival_ts_wal_bytes_per_row: f64,
 }
 
 const TABLE: &str = "CREATE TABLE messages (
@@ -53,12 +56,15 @@ fn written_bytes() -> u64 {
 /// One floor: rows/s and bytes written per row.
 fn floor(
     messages: &[(Message, Vec<u8>)],
+    page_size: u32,
     indexes: bool,
     arrival_ts: bool,
-) -> Result<(f64, f64), String> {
+) -> Result<(f64, f64, f64), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut conn = Connection::open(dir.path().join("floor.db")).map_err(|e| e.to_string())?;
     let fail = |e: rusqlite::Error| e.to_string();
+    conn.execute_batch(&format!("PRAGMA page_size = {page_size};"))
+        .map_err(fail)?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
         .map_err(fail)?;
     conn.execute_batch("PRAGMA synchronous = FULL;")
@@ -68,6 +74,8 @@ fn floor(
         conn.execute_batch(INDEXES).map_err(fail)?;
     }
     let base = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
+    sqlite_adapter::wal::count_frames(&conn);
+    let wal_before = sqlite_adapter::wal::appended_bytes(u64::from(page_size));
     let before = written_bytes();
     let started = Instant::now();
     for (c, chunk) in messages.chunks(64).enumerate() {
@@ -103,35 +111,58 @@ fn floor(
         tx.commit().map_err(fail)?;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let wal = sqlite_adapter::wal::appended_bytes(u64::from(page_size)) - wal_before;
     // The pages still in the WAL are written once more by a checkpoint.
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         .map_err(fail)?;
     let bytes = written_bytes().saturating_sub(before);
     let rows = messages.len().max(1) as f64;
-    Ok((rows / seconds.max(1e-9), bytes as f64 / rows))
+    Ok((
+        rows / seconds.max(1e-9),
+        bytes as f64 / rows,
+        wal as f64 / rows,
+    ))
 }
 
-/// The three floors, printed.
-pub(super) fn measure(messages: &[(Message, Vec<u8>)]) -> Result<Floors, String> {
-    let (durable, durable_bytes) = floor(messages, false, false)?;
-    let (indexed, indexed_bytes) = floor(messages, true, false)?;
-    let (arrival, arrival_bytes) = floor(messages, true, true)?;
-    for (name, rate, bytes) in [
-        ("floor: primary key only", durable, durable_bytes),
-        ("floor: + secondary indexes", indexed, indexed_bytes),
-        ("floor: indexes, ts arriving", arrival, arrival_bytes),
+/// The three floors at the store's page size, printed.
+pub(super) fn measure(messages: &[(Message, Vec<u8>)], page_size: u32) -> Result<Floors, String> {
+    let (durable, durable_bytes, durable_wal) = floor(messages, page_size, false, false)?;
+    let (indexed, indexed_bytes, indexed_wal) = floor(messages, page_size, true, false)?;
+    let (arrival, arrival_bytes, arrival_wal) = floor(messages, page_size, true, true)?;
+    for (name, rate, bytes, wal) in [
+        (
+            "floor: primary key only",
+            durable,
+            durable_bytes,
+            durable_wal,
+        ),
+        (
+            "floor: + secondary indexes",
+            indexed,
+            indexed_bytes,
+            indexed_wal,
+        ),
+        (
+            "floor: indexes, ts arriving",
+            arrival,
+            arrival_bytes,
+            arrival_wal,
+        ),
     ] {
         println!(
-            "{name:<28} {:>8} {rate:>10.0}  {bytes:.0} bytes written per row",
+            "{name:<28} {:>8} {rate:>10.0}  {bytes:.0} disk bytes written per row ({wal:.0} WAL)",
             messages.len()
         );
     }
     Ok(Floors {
         durable_rows_per_second: durable,
         durable_bytes_per_row: durable_bytes,
+        durable_wal_bytes_per_row: durable_wal,
         indexed_rows_per_second: indexed,
         indexed_bytes_per_row: indexed_bytes,
+        indexed_wal_bytes_per_row: indexed_wal,
         indexed_arrival_ts_rows_per_second: arrival,
         indexed_arrival_ts_bytes_per_row: arrival_bytes,
+        indexed_arrival_ts_wal_bytes_per_row: arrival_wal,
     })
 }

@@ -38,6 +38,10 @@ pub(super) struct Ingested {
     pub(super) disk_bytes_per_row: f64,
     /// The store's size on disk per row right after ingest.
     pub(super) stored_bytes_per_row: f64,
+    /// WAL bytes the writer appended per stored row (SQLite).
+    pub(super) wal_bytes_per_row: Option<f64>,
+    /// PostgreSQL: connections per replica under load and idle.
+    pub(super) connections: Option<super::connections::Connections>,
     /// The same ingest with `KEEP_RAW=off` and on `--compare-bin`.
     pub(super) variants: Vec<crate::report::Variant>,
 }
@@ -49,10 +53,12 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         .database_url
         .as_deref()
         .map(testkit::postgres::create_database);
-    let mut builder = Server::builder()
-        .in_dir(Arc::clone(&dir))
-        .env("SEARCH_INDEX", if o.search_index { "on" } else { "off" })
-        .discard_stdout();
+    let mut builder = o.with_server_env(
+        Server::builder()
+            .in_dir(Arc::clone(&dir))
+            .env("SEARCH_INDEX", if o.search_index { "on" } else { "off" })
+            .discard_stdout(),
+    );
     if let Some(url) = &database_url {
         builder = builder.env("DATABASE_URL", url);
     }
@@ -81,25 +87,27 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
             .phase("verify-only actix (ceiling)", &r, Some(200));
         r.rate()
     };
-    let before: u64 = servers.iter().map(|s| written_bytes(s.pid())).sum();
-    let r = load::run(&addrs, &requests, o.concurrency, ctx.deadline);
-    let written = servers
-        .iter()
-        .map(|s| written_bytes(s.pid()))
-        .sum::<u64>()
-        .saturating_sub(before);
+    let sampler = database_url
+        .as_deref()
+        .map(super::connections::Sampler::start);
+    let (r, bytes) = measured_load(&servers, &addrs, &requests, ctx);
     ctx.report.phase("ingest (unique, signed)", &r, Some(200));
     let rate = r.rate();
-    #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
-    let disk_bytes_per_row = written as f64 / (r.count(200).max(1)) as f64;
     let size = match &database_url {
         None => dir_size(dir.path()),
         Some(url) => crate::postgres_direct::database_bytes(url),
     };
     #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
-    let stored_bytes_per_row = size as f64 / (r.count(200).max(1)) as f64;
+    let rows = r.count(200).max(1) as f64;
+    #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
+    let (disk_bytes_per_row, stored_bytes_per_row, wal_bytes_per_row) = (
+        bytes.disk as f64 / rows,
+        size as f64 / rows,
+        bytes.wal.map(|w| w as f64 / rows),
+    );
     println!(
-        "ingest wrote {disk_bytes_per_row:.0} disk bytes per stored row; the store holds {stored_bytes_per_row:.0} bytes per row"
+        "ingest wrote {disk_bytes_per_row:.0} disk bytes per stored row{}; the store holds {stored_bytes_per_row:.0} bytes per row",
+        wal_bytes_per_row.map_or(String::new(), |w| format!(", {w:.0} of them WAL"))
     );
     let variants = super::variants::run(ctx, &requests, rate)?;
     let acknowledged: HashSet<&str> = r
@@ -111,6 +119,9 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
     let after_burst = reads_after_burst(ctx, &servers[0], &addrs)?;
     rejects(ctx, &addrs, &requests, &bodies);
     check_consistency(ctx, &servers[0], &acknowledged)?;
+    let connections = sampler
+        .zip(database_url.as_deref())
+        .map(|(s, url)| s.finish(url, replicas));
     let rss_mb = peak_rss_mb(servers[0].pid());
     for server in &mut servers {
         server.terminate();
@@ -127,12 +138,37 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         stored: acknowledged.len() as u64,
         rss_mb,
         disk_bytes_per_row,
+        wal_bytes_per_row,
         stored_bytes_per_row,
         variants,
+        connections,
     })
 }
 
 /// `replicas` servers from `builder`, each on a port of its own.
+/// Bytes a load wrote: to disk (all replicas), and to the WAL (SQLite).
+struct Written {
+    disk: u64,
+    wal: Option<u64>,
+}
+
+/// Runs the main ingest load, counting the bytes it makes the servers write.
+fn measured_load(
+    servers: &[Server],
+    addrs: &[SocketAddr],
+    requests: &Arc<Vec<Vec<u8>>>,
+    ctx: &Ctx<'_>,
+) -> (load::LoadResult, Written) {
+    let disk = || servers.iter().map(|s| written_bytes(s.pid())).sum::<u64>();
+    let (disk_before, wal_before) = (disk(), crate::files::wal_bytes(&servers[0]));
+    let r = load::run(addrs, requests, ctx.o.concurrency, ctx.deadline);
+    let wal = crate::files::wal_bytes(&servers[0])
+        .zip(wal_before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let disk = disk().saturating_sub(disk_before);
+    (r, Written { disk, wal })
+}
+
 pub(super) fn start(builder: &ServerBuilder, replicas: usize) -> Result<Vec<Server>, String> {
     (0..replicas)
         .map(|_| {

@@ -5,6 +5,7 @@
 //! erasure with the export, and ingest beside forwarding.
 
 mod ceilings;
+mod connections;
 mod context;
 mod erasing;
 mod floors;
@@ -24,6 +25,7 @@ use crate::options::Options;
 use crate::report::{Report, Rss, RunReport};
 
 use crate::traffic::{Rng, Senders};
+pub(crate) use connections::Connections;
 use context::Ctx;
 pub(crate) use floors::Floors;
 
@@ -41,6 +43,22 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
     print_header(&ctx);
     let ceilings = ceilings::measure(&mut ctx)?;
     let ingested = ingest::run(&mut ctx)?;
+    if o.ingest_only {
+        print_ratios(
+            ingested.rate,
+            &ceilings,
+            ingested.verify_only_rate,
+            ingested.replicas,
+        );
+        if let Some(keep) = &o.keep_db {
+            crate::files::keep_files(ingested.dir.path(), std::path::Path::new(keep))?;
+            println!("database files copied to {keep}");
+        }
+        return Ok((
+            ctx.report.failures.clone(),
+            ingest_report(&ctx, &ceilings, &ingested),
+        ));
+    }
     let seeded = seeding::run(&mut ctx, &ingested)?;
     let read = reads::run(&mut ctx, &ingested, &seeded)?;
     let ingest_rate = ingested.rate;
@@ -65,6 +83,8 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         adapter_rows_per_second: ceilings.adapter_rate,
         ingest: ingested.row.clone(),
         ingest_disk_bytes_per_row: ingested.disk_bytes_per_row,
+        ingest_wal_bytes_per_row: ingested.wal_bytes_per_row,
+        postgres_connections: ingested.connections,
         ingest_stored_bytes_per_row: ingested.stored_bytes_per_row,
         ingest_variants: ingested.variants.clone(),
         ingest_to_adapter_ratio: ingest_rate / ceilings.adapter_rate.max(1e-9),
@@ -99,6 +119,35 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
     };
     let value = serde_json::to_value(&report).map_err(|e| e.to_string())?;
     Ok((ctx.report.failures, value))
+}
+
+/// The report of an `--ingest-only` run: the write side's figures alone.
+fn ingest_report(
+    ctx: &Ctx<'_>,
+    ceilings: &ceilings::Ceilings,
+    ingested: &ingest::Ingested,
+) -> Value {
+    let rate = ingested.rate;
+    json!({
+        "options": {"messages": ctx.o.messages, "concurrency": ctx.o.concurrency,
+                    "senders": ctx.o.senders, "ingest_only": true},
+        "cores": cores(),
+        "adapter_rows_per_second": ceilings.adapter_rate,
+        "ingest": ingested.row,
+        "ingest_disk_bytes_per_row": ingested.disk_bytes_per_row,
+        "ingest_wal_bytes_per_row": ingested.wal_bytes_per_row,
+        "postgres_connections": ingested.connections,
+        "ingest_stored_bytes_per_row": ingested.stored_bytes_per_row,
+        "ingest_variants": ingested.variants,
+        "ingest_to_adapter_ratio": rate / ceilings.adapter_rate.max(1e-9),
+        "verify_only_per_second": ingested.verify_only_rate,
+        "sqlite_floors": ceilings.floors,
+        "ingest_to_durable_floor_ratio": ceilings.floors.map(|f| rate / f.durable_rows_per_second.max(1e-9)),
+        "postgres_batched_insert_rows_per_second": ceilings.postgres,
+        "ingest_to_postgres_ratio": ceilings.postgres.map(|c| rate / c.max(1e-9)),
+        "phases": ctx.report.rows,
+        "failures": ctx.report.failures,
+    })
 }
 
 fn cores() -> usize {

@@ -10,7 +10,7 @@ use domain::StoreGauges;
 use super::process;
 use super::state::OpsState;
 use crate::metrics::{
-    FEED_LAST_SEQ, POOL_CONNECTIONS, POOL_IDLE, POOL_MAX, READY, WRITE_QUEUE_CAPACITY,
+    FEED_LAST_SEQ, POOL_CONNECTIONS, POOL_IDLE, POOL_MAX, READY, WAL_BYTES, WRITE_QUEUE_CAPACITY,
     WRITE_QUEUE_DEPTH,
 };
 
@@ -49,6 +49,9 @@ fn publish(r: &Reading) {
         metrics::gauge!(POOL_CONNECTIONS).set(pool.connections as f64);
         metrics::gauge!(POOL_IDLE).set(pool.idle as f64);
         metrics::gauge!(POOL_MAX).set(pool.max as f64);
+    }
+    if let Some(bytes) = g.log_bytes {
+        metrics::counter!(WAL_BYTES).absolute(bytes);
     }
     if let Some(seq) = r.last_seq {
         metrics::gauge!(FEED_LAST_SEQ).set(seq.get() as f64);
