@@ -308,32 +308,34 @@ fn page_of<'a>(
     })
 }
 
-/// A first or keyset page with no filter but `from`, in one statement:
-/// the total from the counters beside the page (one statement sees one
-/// snapshot, so no transaction is needed): one round trip instead of four.
-/// `None` for the queries this does not cover.
+/// A page and its total in one statement (one statement sees one snapshot,
+/// so no transaction is needed): one round trip instead of four. The total
+/// comes from the counters (no filter, or `from` alone) or from a count
+/// beside the page. `None` for the queries whose count or offset takes
+/// several statements: `since`/`until` with no other filter (summed from
+/// day counts) and deep offsets of the unfiltered order (sought by day).
 pub(crate) fn list_at_once(
     client: &mut postgres::Client,
     query: &MessageQuery,
 ) -> Option<Result<Page, StoreError>> {
-    let simple = query.to.is_none()
-        && query.q.is_none()
-        && query.since.is_none()
-        && query.until.is_none()
-        && query.offset.get() == 0;
-    if !simple {
+    let filtered = query.from.is_some() || query.to.is_some() || query.q.is_some();
+    let by_ts = query.since.is_some() || query.until.is_some();
+    if !filtered && (by_ts || query.offset.get() > 0) {
         return None;
     }
-    let mut sql = Sql::default();
-    let total_sql = match &query.from {
-        None => "SELECT COALESCE(SUM(messages), 0)::int8 AS total FROM totals".to_owned(),
-        Some(from) => {
-            let p = sql.bind(from.clone());
-            sql.filter(format!("from_msisdn = {p}"));
-            format!(
-                "SELECT COALESCE((SELECT message_count FROM senders WHERE from_msisdn = {p}), 0)::int8 AS total"
-            )
+    let mut sql = filters(query);
+    let total_sql = match (&query.from, &query.to, &query.q) {
+        (None, None, None) => {
+            "SELECT COALESCE(SUM(messages), 0)::int8 AS total FROM totals".to_owned()
         }
+        // `filters` binds `from` first: it is $1.
+        (Some(_), None, None) if !by_ts => "SELECT COALESCE((SELECT message_count FROM senders \
+             WHERE from_msisdn = $1), 0)::int8 AS total"
+            .to_owned(),
+        _ => format!(
+            "SELECT count(*)::int8 AS total FROM messages{}",
+            sql.where_sql()
+        ),
     };
     let desc = query.order == Order::Desc;
     if let Some(after) = &query.after {
@@ -342,6 +344,12 @@ pub(crate) fn list_at_once(
         let past = if desc { "<" } else { ">" };
         sql.filter(format!("(ts_key, message_id) {past} ({k}, {i})"));
     }
+    let offset = to_i64(query.offset.get());
+    let offset_clause = if offset > 0 {
+        format!(" OFFSET {}", sql.bind(offset))
+    } else {
+        String::new()
+    };
     let limit = i64::from(query.limit.get());
     let l = sql.bind(limit + 1);
     let (order, outer) = if desc {
@@ -355,7 +363,7 @@ pub(crate) fn list_at_once(
     let page_sql = format!(
         "WITH t AS ({total_sql}) SELECT m.message_id, m.from_msisdn, m.to_msisdn, m.ts, m.text, \
          t.total FROM t LEFT JOIN LATERAL (SELECT {COLUMNS}, ts_key FROM messages{} \
-         ORDER BY {order} LIMIT {l}) AS m ON true ORDER BY {outer}",
+         ORDER BY {order}{offset_clause} LIMIT {l}) AS m ON true ORDER BY {outer}",
         sql.where_sql()
     );
     Some(page_at_once(client, &page_sql, &sql, limit))

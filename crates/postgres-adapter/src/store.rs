@@ -222,10 +222,11 @@ impl MessageStore for PostgresStore {
     }
 
     fn list(&self, query: &MessageQuery) -> Result<Page, StoreError> {
-        if query.q.is_some() {
-            return self.snapshot_on(self.searcher()?, |tx| reads::list(tx, query));
-        }
-        let mut conn = self.reader()?;
+        let mut conn = if query.q.is_some() {
+            self.searcher()?
+        } else {
+            self.reader()?
+        };
         if let Some(page) = reads::list_at_once(&mut conn, query) {
             return page;
         }
