@@ -44,7 +44,7 @@ impl SqliteConfig {
     /// `lookup` (the environment, or a map in tests):
     /// - `SEARCH_INDEX`: `on` (default) or `off`;
     /// - `WRITE_QUEUE`: inserts that may wait for the writer (default 4096);
-    /// - `SQLITE_PAGE_SIZE`: the page size of a new file (default 1024).
+    /// - `SQLITE_PAGE_SIZE`: the page size of a new file (default 4096).
     ///
     /// `sqlite:////abs/path.db` is absolute, `sqlite:///rel/path.db`
     /// relative to the working directory.
@@ -122,19 +122,19 @@ mod tests {
         let defaults = config(url, &[]).expect("valid");
         assert!(defaults.search_index);
         assert_eq!(defaults.write_queue, 4096);
-        assert_eq!(defaults.page_size, 1024);
+        assert_eq!(defaults.page_size, 4096);
         let set = config(
             url,
             &[
                 ("SEARCH_INDEX", "OFF"),
                 ("WRITE_QUEUE", "7"),
-                ("SQLITE_PAGE_SIZE", "4096"),
+                ("SQLITE_PAGE_SIZE", "1024"),
             ],
         )
         .expect("valid");
         assert!(!set.search_index);
         assert_eq!(set.write_queue, 7);
-        assert_eq!(set.page_size, 4096);
+        assert_eq!(set.page_size, 1024);
         for (name, bad) in [
             ("SEARCH_INDEX", "maybe"),
             ("WRITE_QUEUE", "0"),

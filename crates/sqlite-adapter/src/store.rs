@@ -39,14 +39,16 @@ pub struct SqliteConfig {
     pub search_index: bool,
     /// The page size a new file is made with (a power of two, 512 to
     /// 65,536); a file that exists keeps its own. Smaller pages mean fewer
-    /// bytes written per insert: each commit writes every page it touched,
-    /// and an insert touches one leaf of each index at a random place.
+    /// bytes written per insert (each commit writes every page it touched,
+    /// and an insert touches one leaf of each index at a random place) but
+    /// slower reads: measured, 1 KiB pages wrote half the WAL bytes per
+    /// row of 4 KiB and served the read mix at 0.62 x its rate.
     pub page_size: u32,
 }
 
 impl SqliteConfig {
     /// Defaults for `path`: 4 readers, a queue of 4,096 inserts, batches of
-    /// up to 512, a 5 s busy timeout, the search index on, 1 KiB pages.
+    /// up to 512, a 5 s busy timeout, the search index on, 4 KiB pages.
     #[must_use]
     pub fn new(path: impl Into<PathBuf>) -> Self {
         Self {
@@ -56,7 +58,7 @@ impl SqliteConfig {
             max_batch: 512,
             busy_timeout: Duration::from_secs(5),
             search_index: true,
-            page_size: 1024,
+            page_size: 4096,
         }
     }
 }

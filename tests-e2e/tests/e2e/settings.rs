@@ -217,7 +217,7 @@ fn page_size(path: &std::path::Path) -> i64 {
         .expect("page_size")
 }
 
-/// `SQLITE_PAGE_SIZE`: a new file is made with 1 KiB pages by default or
+/// `SQLITE_PAGE_SIZE`: a new file is made with 4 KiB pages by default or
 /// with the setting's size; a file that exists keeps its own; a value
 /// SQLite cannot use stops start-up naming the variable. Each page written
 /// to the WAL shows in `hookbox_wal_bytes_total`.
@@ -227,7 +227,7 @@ fn sqlite_page_size_sets_new_files_and_wal_bytes_are_counted() {
         return;
     }
     let server = Server::start();
-    assert_eq!(page_size(&server.database()), 1024, "the default");
+    assert_eq!(page_size(&server.database()), 4096, "the default");
     let wal = |server: &Server| -> f64 {
         crate::metric(
             &server.client().get("/metrics").expect("scrape").text(),
@@ -251,8 +251,8 @@ fn sqlite_page_size_sets_new_files_and_wal_bytes_are_counted() {
     );
     drop(server);
 
-    let big = Server::builder().env("SQLITE_PAGE_SIZE", "4096").start();
-    assert_eq!(page_size(&big.database()), 4096, "SQLITE_PAGE_SIZE=4096");
+    let small = Server::builder().env("SQLITE_PAGE_SIZE", "1024").start();
+    assert_eq!(page_size(&small.database()), 1024, "SQLITE_PAGE_SIZE=1024");
     let dir = std::sync::Arc::new(tempfile::tempdir().expect("dir"));
     drop(
         Server::builder()
@@ -261,11 +261,11 @@ fn sqlite_page_size_sets_new_files_and_wal_bytes_are_counted() {
     );
     let reopened = Server::builder()
         .in_dir(std::sync::Arc::clone(&dir))
-        .env("SQLITE_PAGE_SIZE", "4096")
+        .env("SQLITE_PAGE_SIZE", "1024")
         .start();
     assert_eq!(
         page_size(&reopened.database()),
-        1024,
+        4096,
         "an existing file keeps its page size"
     );
     drop(reopened);
