@@ -35,6 +35,9 @@ USAGE: hookbox-bench [OPTIONS]
                         to the adapter it measures alone); repeatable
   --compare-bin PATH    also run the same ingest on this hookbox binary (another
                         build, e.g. the previous commit's) and report the ratio
+  --compare-reads FILE  print each read shape's throughput beside the same
+                        shape in FILE (an earlier one-run report, e.g. SQLite's
+                        at the same size), with the ratio, and the mix's
 ";
 
 #[derive(Debug, Clone)]
@@ -56,6 +59,7 @@ pub(crate) struct Options {
     pub(crate) database_url: Option<String>,
     pub(crate) replicas: usize,
     pub(crate) compare_bin: Option<String>,
+    pub(crate) compare_reads: Option<String>,
     pub(crate) erase_rows: u64,
     pub(crate) quick: bool,
     pub(crate) ingest_only: bool,
@@ -103,6 +107,7 @@ impl Default for Options {
             database_url: None,
             replicas: 1,
             compare_bin: None,
+            compare_reads: None,
             erase_rows: 1000,
             quick: false,
             ingest_only: false,
@@ -137,6 +142,7 @@ pub(crate) fn parse_args() -> Result<Options, String> {
             "--erase-rows" => num!(erase_rows, "--erase-rows"),
             "--database-url" => o.database_url = Some(value("--database-url")?),
             "--compare-bin" => o.compare_bin = Some(value("--compare-bin")?),
+            "--compare-reads" => o.compare_reads = Some(value("--compare-reads")?),
             "--out" => o.out = value("--out")?,
             "--no-search-index" => o.search_index = false,
             "--ingest-only" => o.ingest_only = true,

@@ -115,6 +115,9 @@ pub(crate) struct RunReport {
     pub(crate) peak_rss_mb: Rss,
     pub(crate) database_mb: f64,
     pub(crate) failures: Vec<String>,
+    /// With `--compare-reads`: each shape beside the other report's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) compared_reads: Option<serde_json::Value>,
 }
 
 /// Every read shape at the ingest's concurrency right after the burst.

@@ -2,6 +2,7 @@
 
 mod connect;
 mod error;
+mod matches;
 mod reads;
 mod records;
 mod schema;

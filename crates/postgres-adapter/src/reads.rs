@@ -14,7 +14,7 @@ use crate::error::store_error;
 
 /// SQL text with numbered parameters, built clause by clause.
 #[derive(Default)]
-struct Sql {
+pub(crate) struct Sql {
     clauses: Vec<String>,
     params: Vec<(Box<dyn ToSql + Sync>, Type)>,
 }
@@ -22,7 +22,7 @@ struct Sql {
 /// A parameter's type, declared with it: a statement is then sent with
 /// its parameters in one round trip (`query_typed`), instead of being
 /// prepared first.
-trait Typed: ToSql + Sync + 'static {
+pub(crate) trait Typed: ToSql + Sync + 'static {
     const TYPE: Type;
 }
 
@@ -34,18 +34,22 @@ impl Typed for String {
     const TYPE: Type = Type::TEXT;
 }
 
+impl Typed for Vec<i64> {
+    const TYPE: Type = Type::INT8_ARRAY;
+}
+
 impl Sql {
     /// Adds `value` as the next parameter and returns its placeholder.
-    fn bind<T: Typed>(&mut self, value: T) -> String {
+    pub(crate) fn bind<T: Typed>(&mut self, value: T) -> String {
         self.params.push((Box::new(value), T::TYPE));
         format!("${}", self.params.len())
     }
 
-    fn filter(&mut self, clause: String) {
+    pub(crate) fn filter(&mut self, clause: String) {
         self.clauses.push(clause);
     }
 
-    fn where_sql(&self) -> String {
+    pub(crate) fn where_sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
         } else {
@@ -53,7 +57,7 @@ impl Sql {
         }
     }
 
-    fn typed(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    pub(crate) fn typed(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
         self.params
             .iter()
             .map(|(p, t)| (p.as_ref() as &(dyn ToSql + Sync), t.clone()))
@@ -62,7 +66,7 @@ impl Sql {
 }
 
 /// `q` as a `LIKE` pattern: `%`, `_` and the escape itself made literal.
-fn like_pattern(folded: &str) -> String {
+pub(crate) fn like_pattern(folded: &str) -> String {
     let mut pattern = String::with_capacity(folded.len() + 2);
     pattern.push('%');
     for c in folded.chars() {
@@ -104,6 +108,35 @@ fn ts_filters(sql: &mut Sql, since: Option<&Timestamp>, until: Option<&Timestamp
         let p = sql.bind(until.sort_key());
         sql.filter(format!("ts_key < {p}"));
     }
+}
+
+/// The filters other than `q` (`from`, `to`, `since`, `until`) as
+/// ` AND …` clauses, bound into `sql`: the kept matches' plans apply them.
+pub(crate) fn other_filters(
+    sql: &mut Sql,
+    from: Option<&String>,
+    to: Option<&String>,
+    since: Option<&Timestamp>,
+    until: Option<&Timestamp>,
+) -> String {
+    let mut clauses = Sql::default();
+    if let Some(from) = from {
+        let p = sql.bind(from.clone());
+        clauses.filter(format!("from_msisdn = {p}"));
+    }
+    if let Some(to) = to {
+        let p = sql.bind(to.clone());
+        clauses.filter(format!("to_msisdn = {p}"));
+    }
+    // Bound in `sql`, gathered in `clauses`.
+    let before = sql.clauses.len();
+    ts_filters(sql, since, until);
+    clauses.clauses.extend(sql.clauses.drain(before..));
+    clauses
+        .clauses
+        .iter()
+        .map(|c| format!(" AND {c}"))
+        .collect()
 }
 
 const COLUMNS: &str = "message_id, from_msisdn, to_msisdn, ts, text";
@@ -369,7 +402,7 @@ pub(crate) fn list_at_once(
     Some(page_at_once(client, &page_sql, &sql, limit))
 }
 
-fn page_at_once(
+pub(crate) fn page_at_once(
     client: &mut postgres::Client,
     page_sql: &str,
     sql: &Sql,
@@ -450,14 +483,17 @@ pub(crate) fn stats_at_once(client: &mut postgres::Client) -> Result<Stats, Stor
     let top = i64::try_from(TOP_SENDERS).unwrap_or(10);
     let row = client
         .query_typed_one(
-            "SELECT (SELECT COALESCE(SUM(messages), 0)::int8 FROM totals), \
+            // The top senders are sorted once (a CTE used twice is
+            // materialized), not once per array.
+            "WITH top AS (SELECT from_msisdn, message_count FROM senders \
+                          ORDER BY message_count DESC, from_msisdn ASC LIMIT $1) \
+             SELECT (SELECT COALESCE(SUM(messages), 0)::int8 FROM totals), \
              (SELECT count(*) FROM senders), \
              (SELECT ts FROM messages ORDER BY ts_key ASC, message_id ASC LIMIT 1), \
              (SELECT ts FROM messages ORDER BY ts_key DESC, message_id DESC LIMIT 1), \
-             ARRAY(SELECT from_msisdn FROM senders \
-                   ORDER BY message_count DESC, from_msisdn ASC LIMIT $1), \
-             ARRAY(SELECT message_count::int8 FROM senders \
-                   ORDER BY message_count DESC, from_msisdn ASC LIMIT $1)",
+             ARRAY(SELECT from_msisdn FROM top ORDER BY message_count DESC, from_msisdn ASC), \
+             ARRAY(SELECT message_count::int8 FROM top \
+                   ORDER BY message_count DESC, from_msisdn ASC)",
             &[(&top, Type::INT8)],
         )
         .map_err(store_error)?;
@@ -514,19 +550,27 @@ pub(crate) fn feed(
         "SELECT {COLUMNS}, seq, {RECORD_COLUMNS} FROM messages{} ORDER BY seq LIMIT {l}",
         sql.where_sql()
     );
-    let rows = client
-        .query_typed(&page_sql, &sql.typed())
-        .map_err(store_error)?;
-    let items = rows
-        .iter()
-        .map(item_from_row)
-        .collect::<Result<Vec<_>, StoreError>>()?;
+    let items = feed_items(client, &page_sql, &sql)?;
     let next = items.last().map_or(query.after, |item| item.seq);
     Ok(FeedPage { items, next })
 }
 
+/// The feed items a statement over [`item_columns`] returns.
+pub(crate) fn feed_items(
+    client: &mut postgres::Client,
+    page_sql: &str,
+    sql: &Sql,
+) -> Result<Vec<FeedItem>, StoreError> {
+    client
+        .query_typed(page_sql, &sql.typed())
+        .map_err(store_error)?
+        .iter()
+        .map(item_from_row)
+        .collect()
+}
+
 /// The columns [`item_from_row`] reads, each prefixed by `table`.
-fn item_columns(table: &str) -> String {
+pub(crate) fn item_columns(table: &str) -> String {
     format!("{COLUMNS}, seq, {RECORD_COLUMNS}")
         .split(", ")
         .map(|c| format!("{table}{c}"))

@@ -11,6 +11,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::error::write_error;
 use crate::error::{OpenError, pool_error, store_error};
+use crate::matches::{self, MatchCache};
 use crate::reads;
 use crate::records;
 use crate::schema::{self, Migration, SCHEMA_VERSION, SearchIndex};
@@ -32,6 +33,8 @@ pub struct PostgresStore {
     target: String,
     migration: Migration,
     search: SearchIndex,
+    /// Matches of the words searched lately (see `matches`).
+    matches: std::sync::Mutex<MatchCache>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -133,6 +136,7 @@ impl PostgresStore {
             target,
             migration,
             search,
+            matches: std::sync::Mutex::default(),
         })
     }
 
@@ -227,6 +231,11 @@ impl MessageStore for PostgresStore {
         } else {
             self.reader()?
         };
+        if let Some(q) = &query.q
+            && let Some(kept) = matches::matching(&mut conn, q.folded(), &self.matches)?
+        {
+            return matches::list(&mut conn, query, &kept, q.folded());
+        }
         if let Some(page) = reads::list_at_once(&mut conn, query) {
             return page;
         }
@@ -295,6 +304,11 @@ impl MessageStore for PostgresStore {
         } else {
             self.reader()?
         };
+        if let Some(q) = &query.q
+            && let Some(kept) = matches::matching(&mut conn, q.folded(), &self.matches)?
+        {
+            return matches::feed(&mut conn, query, &kept, q.folded());
+        }
         reads::feed(&mut conn, query)
     }
 

@@ -92,6 +92,8 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         .map(super::connections::Sampler::start);
     let (r, bytes) = measured_load(&servers, &addrs, &requests, ctx);
     ctx.report.phase("ingest (unique, signed)", &r, Some(200));
+    // Taken before the variants add their own phases.
+    let row = ctx.report.rows.last().cloned();
     let rate = r.rate();
     let size = match &database_url {
         None => dir_size(dir.path()),
@@ -115,7 +117,6 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         .iter()
         .map(|&i| ingest[i].id.as_str())
         .collect();
-    let row = ctx.report.rows.last().cloned();
     let after_burst = reads_after_burst(ctx, &servers[0], &addrs)?;
     rejects(ctx, &addrs, &requests, &bodies);
     check_consistency(ctx, &servers[0], &acknowledged)?;

@@ -12,6 +12,7 @@ mod floors;
 mod forwarding;
 mod ingest;
 mod purging;
+mod read_ratio;
 mod reads;
 mod searching;
 mod seeding;
@@ -61,6 +62,10 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
     }
     let seeded = seeding::run(&mut ctx, &ingested)?;
     let read = reads::run(&mut ctx, &ingested, &seeded)?;
+    let compared_reads = match &o.compare_reads {
+        Some(file) => Some(read_ratio::compare(&read.rows, file)?),
+        None => None,
+    };
     let ingest_rate = ingested.rate;
     print_ratios(
         ingest_rate,
@@ -116,6 +121,7 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         },
         database_mb: read.database_mb,
         failures: ctx.report.failures.clone(),
+        compared_reads,
     };
     let value = serde_json::to_value(&report).map_err(|e| e.to_string())?;
     Ok((ctx.report.failures, value))

@@ -9,6 +9,7 @@ mod reading;
 mod records;
 mod reference;
 mod retention;
+mod searching;
 pub mod seeds;
 mod stats;
 mod subscriptions;
@@ -30,6 +31,7 @@ pub use records::{
 };
 pub use reference::agrees_with_the_reference;
 pub use retention::purge_removes_the_oldest_received_and_keeps_the_rest_exact;
+pub use searching::repeated_searches_see_new_and_erased_rows;
 pub use seeds::message;
 pub use stats::{
     daily_counts_by_utc_day, empty_store, readiness, stats_edges_compare_instants_and_keep_text,
@@ -106,6 +108,7 @@ macro_rules! message_store_contract {
             to_and_until_filter,
             erasure_is_complete_and_keeps_every_count_exact,
             conversations_by_latest_activity,
+            repeated_searches_see_new_and_erased_rows,
         );
         #[test]
         fn agrees_with_the_reference_on_random_inputs() {
