@@ -483,8 +483,8 @@ pub(crate) fn stats_at_once(client: &mut postgres::Client) -> Result<Stats, Stor
     let top = i64::try_from(TOP_SENDERS).unwrap_or(10);
     let row = client
         .query_typed_one(
-            // The top senders are sorted once (a CTE used twice is
-            // materialized), not once per array.
+            // The top senders are read once (a CTE used twice is
+            // materialized), from `senders_by_count`.
             "WITH top AS (SELECT from_msisdn, message_count FROM senders \
                           ORDER BY message_count DESC, from_msisdn ASC LIMIT $1) \
              SELECT (SELECT COALESCE(SUM(messages), 0)::int8 FROM totals), \

@@ -93,8 +93,9 @@ fn three_replicas_started_at_once_on_an_empty_database_all_serve_and_one_migrate
     );
 }
 
+/// The PostgreSQL schema this build writes (6: the top-senders index).
 fn postgres_schema_version() -> i32 {
-    5
+    6
 }
 
 #[test]
