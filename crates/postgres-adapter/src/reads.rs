@@ -14,7 +14,7 @@ use crate::error::store_error;
 
 /// SQL text with numbered parameters, built clause by clause.
 #[derive(Default)]
-pub(crate) struct Sql {
+struct Sql {
     clauses: Vec<String>,
     params: Vec<(Box<dyn ToSql + Sync>, Type)>,
 }
@@ -22,7 +22,7 @@ pub(crate) struct Sql {
 /// A parameter's type, declared with it: a statement is then sent with
 /// its parameters in one round trip (`query_typed`), instead of being
 /// prepared first.
-pub(crate) trait Typed: ToSql + Sync + 'static {
+trait Typed: ToSql + Sync + 'static {
     const TYPE: Type;
 }
 
@@ -34,22 +34,18 @@ impl Typed for String {
     const TYPE: Type = Type::TEXT;
 }
 
-impl Typed for Vec<i64> {
-    const TYPE: Type = Type::INT8_ARRAY;
-}
-
 impl Sql {
     /// Adds `value` as the next parameter and returns its placeholder.
-    pub(crate) fn bind<T: Typed>(&mut self, value: T) -> String {
+    fn bind<T: Typed>(&mut self, value: T) -> String {
         self.params.push((Box::new(value), T::TYPE));
         format!("${}", self.params.len())
     }
 
-    pub(crate) fn filter(&mut self, clause: String) {
+    fn filter(&mut self, clause: String) {
         self.clauses.push(clause);
     }
 
-    pub(crate) fn where_sql(&self) -> String {
+    fn where_sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
         } else {
@@ -57,7 +53,7 @@ impl Sql {
         }
     }
 
-    pub(crate) fn typed(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    fn typed(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
         self.params
             .iter()
             .map(|(p, t)| (p.as_ref() as &(dyn ToSql + Sync), t.clone()))
@@ -108,35 +104,6 @@ fn ts_filters(sql: &mut Sql, since: Option<&Timestamp>, until: Option<&Timestamp
         let p = sql.bind(until.sort_key());
         sql.filter(format!("ts_key < {p}"));
     }
-}
-
-/// The filters other than `q` (`from`, `to`, `since`, `until`) as
-/// ` AND …` clauses, bound into `sql`: the kept matches' plans apply them.
-pub(crate) fn other_filters(
-    sql: &mut Sql,
-    from: Option<&String>,
-    to: Option<&String>,
-    since: Option<&Timestamp>,
-    until: Option<&Timestamp>,
-) -> String {
-    let mut clauses = Sql::default();
-    if let Some(from) = from {
-        let p = sql.bind(from.clone());
-        clauses.filter(format!("from_msisdn = {p}"));
-    }
-    if let Some(to) = to {
-        let p = sql.bind(to.clone());
-        clauses.filter(format!("to_msisdn = {p}"));
-    }
-    // Bound in `sql`, gathered in `clauses`.
-    let before = sql.clauses.len();
-    ts_filters(sql, since, until);
-    clauses.clauses.extend(sql.clauses.drain(before..));
-    clauses
-        .clauses
-        .iter()
-        .map(|c| format!(" AND {c}"))
-        .collect()
 }
 
 const COLUMNS: &str = "message_id, from_msisdn, to_msisdn, ts, text";
@@ -314,7 +281,7 @@ pub(crate) fn list(tx: &mut Transaction<'_>, query: &MessageQuery) -> Result<Pag
 
 /// A page from rows read one past `limit` (the extra one says a next page
 /// exists) and its total.
-fn page_of<'a>(
+pub(crate) fn page_of<'a>(
     rows: impl Iterator<Item = &'a Row>,
     limit: i64,
     total: i64,
@@ -402,7 +369,7 @@ pub(crate) fn list_at_once(
     Some(page_at_once(client, &page_sql, &sql, limit))
 }
 
-pub(crate) fn page_at_once(
+fn page_at_once(
     client: &mut postgres::Client,
     page_sql: &str,
     sql: &Sql,
@@ -556,7 +523,7 @@ pub(crate) fn feed(
 }
 
 /// The feed items a statement over [`item_columns`] returns.
-pub(crate) fn feed_items(
+fn feed_items(
     client: &mut postgres::Client,
     page_sql: &str,
     sql: &Sql,
@@ -579,10 +546,10 @@ pub(crate) fn item_columns(table: &str) -> String {
 }
 
 /// How many columns [`item_columns`] names.
-const ITEM_COUNT: usize = 19;
+pub(crate) const ITEM_COUNT: usize = 19;
 
 /// A feed item from [`item_columns`].
-fn item_from_row(row: &Row) -> Result<FeedItem, StoreError> {
+pub(crate) fn item_from_row(row: &Row) -> Result<FeedItem, StoreError> {
     let seq: i64 = row.try_get(5).map_err(store_error)?;
     let (message, received_at) = record_from_row(row, 6)?;
     Ok(FeedItem {

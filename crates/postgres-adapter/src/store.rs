@@ -232,9 +232,9 @@ impl MessageStore for PostgresStore {
             self.reader()?
         };
         if let Some(q) = &query.q
-            && let Some(kept) = matches::matching(&mut conn, q.folded(), &self.matches)?
+            && let Some(page) = matches::list(&mut conn, query, q.folded(), &self.matches)?
         {
-            return matches::list(&mut conn, query, &kept, q.folded());
+            return Ok(page);
         }
         if let Some(page) = reads::list_at_once(&mut conn, query) {
             return page;
@@ -305,9 +305,9 @@ impl MessageStore for PostgresStore {
             self.reader()?
         };
         if let Some(q) = &query.q
-            && let Some(kept) = matches::matching(&mut conn, q.folded(), &self.matches)?
+            && let Some(page) = matches::feed(&mut conn, query, q.folded(), &self.matches)?
         {
-            return matches::feed(&mut conn, query, &kept, q.folded());
+            return Ok(page);
         }
         reads::feed(&mut conn, query)
     }
