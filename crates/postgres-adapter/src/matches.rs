@@ -18,12 +18,12 @@
 //! bounded in keys held. Searches that also name a sender or recipient
 //! use the plain plans (their indexes narrow them first).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use domain::{FeedPage, FeedQuery, MessageQuery, Order, Page, StoreError};
 use postgres::Row;
 use postgres::types::Type;
+use store_kit::lru::Lru;
 
 use crate::error::store_error;
 use crate::reads;
@@ -59,55 +59,33 @@ pub(crate) struct Matches {
     keys: Arc<Vec<Key>>,
 }
 
-#[derive(Debug, Default)]
+/// Per needle, its matches, or `None`: more than [`MAX_SET`] when last
+/// looked (weighing nothing).
+#[derive(Debug)]
 pub(crate) struct MatchCache {
-    entries: HashMap<String, Kept>,
-    held: usize,
-    clock: u64,
+    kept: Lru<Option<Matches>>,
 }
 
-#[derive(Debug)]
-struct Kept {
-    /// `None`: more than [`MAX_SET`] when last looked.
-    matches: Option<Matches>,
-    used: u64,
+impl Default for MatchCache {
+    fn default() -> Self {
+        Self {
+            kept: Lru::new(MAX_HELD, MAX_NEEDLES),
+        }
+    }
 }
 
 impl MatchCache {
     fn get(&mut self, needle: &str) -> Option<Option<Matches>> {
-        self.clock += 1;
-        let clock = self.clock;
-        self.entries.get_mut(needle).map(|kept| {
-            kept.used = clock;
-            kept.matches.clone()
-        })
+        self.kept.get_mut(needle).map(|m| m.clone())
     }
 
     fn put(&mut self, needle: &str, matches: Option<Matches>) {
         let size = matches.as_ref().map_or(0, |m| m.keys.len());
-        self.remove(needle);
-        while self.held + size > MAX_HELD || self.entries.len() >= MAX_NEEDLES {
-            let Some(oldest) = self
-                .entries
-                .iter()
-                .min_by_key(|(_, k)| k.used)
-                .map(|(n, _)| n.clone())
-            else {
-                break;
-            };
-            self.remove(&oldest);
-        }
-        self.clock += 1;
-        self.held += size;
-        let used = self.clock;
-        self.entries
-            .insert(needle.to_owned(), Kept { matches, used });
+        self.kept.insert(needle, matches, size);
     }
 
     fn remove(&mut self, needle: &str) {
-        if let Some(gone) = self.entries.remove(needle) {
-            self.held -= gone.matches.map_or(0, |m| m.keys.len());
-        }
+        self.kept.remove(needle);
     }
 }
 
@@ -278,44 +256,64 @@ pub(crate) fn list(
     };
     let desc = query.order == Order::Desc;
     let limit = i64::from(query.limit.get());
-    for _ in 0..ATTEMPTS {
-        let Some(matches) = matching(client, needle, cache)? else {
-            return Ok(None);
-        };
+    let order = if desc {
+        "m.ts_key DESC, m.message_id DESC"
+    } else {
+        "m.ts_key, m.message_id"
+    };
+    let columns = format!(
+        "x.message_id, x.from_msisdn, x.to_msisdn, x.ts, x.text, x.ts_key FROM messages x \
+         WHERE x.seq = ANY($2)) AS m ON true ORDER BY {order}"
+    );
+    let choose = |matches: &Matches| {
         let mut chosen: Vec<&Key> = matches
             .keys
             .iter()
             .filter(|k| within(k, since, until))
             .collect();
         let total = i64::try_from(chosen.len()).unwrap_or(i64::MAX);
-        let place = |k: &Key| (k.ts, k.id.clone());
         chosen.sort_unstable_by(|a, b| {
             let o = (a.ts, &*a.id).cmp(&(b.ts, &*b.id));
             if desc { o.reverse() } else { o }
         });
         if let Some((ts, id)) = &after {
             chosen.retain(|k| {
-                let o = place(k).cmp(&(*ts, id.as_str().into()));
+                let o = (k.ts, &*k.id).cmp(&(*ts, id.as_str()));
                 if desc { o.is_lt() } else { o.is_gt() }
             });
         }
         let skip = usize::try_from(query.offset.get()).unwrap_or(usize::MAX);
         let take = usize::try_from(limit + 1).unwrap_or(usize::MAX);
-        let page: Vec<i64> = chosen.iter().skip(skip).take(take).map(|k| k.seq).collect();
-        let order = if desc {
-            "m.ts_key DESC, m.message_id DESC"
-        } else {
-            "m.ts_key, m.message_id"
+        let page = chosen.iter().skip(skip).take(take).map(|k| k.seq).collect();
+        (page, total)
+    };
+    match kept_page(client, needle, cache, &columns, 6, choose)? {
+        Some((rows, total)) => reads::page_of(rows.iter(), limit, total).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The rows of the page `choose` picks from the kept matches (with what
+/// else it worked out), read again when a row went between the look and
+/// the fetch; `None` after [`ATTEMPTS`] or when the plain plan answers.
+fn kept_page<T>(
+    client: &mut postgres::Client,
+    needle: &str,
+    cache: &Mutex<MatchCache>,
+    columns: &str,
+    at: usize,
+    choose: impl Fn(&Matches) -> (Vec<i64>, T),
+) -> Result<Option<(Vec<Row>, T)>, StoreError> {
+    for _ in 0..ATTEMPTS {
+        let Some(matches) = matching(client, needle, cache)? else {
+            return Ok(None);
         };
-        let columns = format!(
-            "x.message_id, x.from_msisdn, x.to_msisdn, x.ts, x.text, x.ts_key FROM messages x \
-             WHERE x.seq = ANY($2)) AS m ON true ORDER BY {order}"
-        );
+        let (page, extra) = choose(&matches);
         let wanted = page.len();
-        if let Some(rows) = fetch(client, &matches, &columns, page, 6)?
+        if let Some(rows) = fetch(client, &matches, columns, page, at)?
             && rows.len() == wanted
         {
-            return reads::page_of(rows.iter(), limit, total).map(Some);
+            return Ok(Some((rows, extra)));
         }
     }
     Ok(None)
@@ -383,34 +381,30 @@ pub(crate) fn feed(
         return Ok(None);
     };
     let limit = usize::try_from(query.limit.get()).unwrap_or(usize::MAX);
-    for _ in 0..ATTEMPTS {
-        let Some(matches) = matching(client, needle, cache)? else {
-            return Ok(None);
-        };
+    let columns = format!(
+        "{} FROM messages x WHERE x.seq = ANY($2)) AS m ON true ORDER BY m.seq",
+        reads::item_columns("x.")
+    );
+    let choose = |matches: &Matches| {
         let start = matches
             .keys
             .partition_point(|k| k.seq <= query.after.as_i64());
-        let page: Vec<i64> = matches.keys[start..]
+        let page = matches.keys[start..]
             .iter()
             .filter(|k| within(k, since, until))
             .take(limit)
             .map(|k| k.seq)
             .collect();
-        let columns = format!(
-            "{} FROM messages x WHERE x.seq = ANY($2)) AS m ON true ORDER BY m.seq",
-            reads::item_columns("x.")
-        );
-        let wanted = page.len();
-        if let Some(rows) = fetch(client, &matches, &columns, page, reads::ITEM_COUNT)?
-            && rows.len() == wanted
-        {
-            let items = rows
-                .iter()
-                .map(reads::item_from_row)
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            let next = items.last().map_or(query.after, |item| item.seq);
-            return Ok(Some(FeedPage { items, next }));
-        }
-    }
-    Ok(None)
+        (page, ())
+    };
+    let Some((rows, ())) = kept_page(client, needle, cache, &columns, reads::ITEM_COUNT, choose)?
+    else {
+        return Ok(None);
+    };
+    let items = rows
+        .iter()
+        .map(reads::item_from_row)
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let next = items.last().map_or(query.after, |item| item.seq);
+    Ok(Some(FeedPage { items, next }))
 }

@@ -8,9 +8,9 @@
 //! by looking every member up and sorting. Which one is cheaper depends on
 //! how many rows match, so the choice is made per request.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+use store_kit::lru::Lru;
 
 use domain::{FeedPage, FeedQuery, MessageQuery, Order, Page, StoreError};
 use rusqlite::types::{ToSql, Value};
@@ -115,11 +115,17 @@ const LOOKUP_COST: u64 = 30;
 /// on (in the same transaction); a set is reused only by a snapshot of
 /// the epoch it was taken at. Bounded by the rowids held; the least
 /// recently used needle goes first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct MatchCache {
-    entries: HashMap<String, CachedMatches>,
-    held: usize,
-    clock: u64,
+    kept: Lru<CachedMatches>,
+}
+
+impl Default for MatchCache {
+    fn default() -> Self {
+        Self {
+            kept: Lru::new(CACHE_ROWIDS, usize::MAX),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -131,7 +137,6 @@ struct CachedMatches {
     /// The erasure epoch it was taken at.
     epoch: i64,
     rowids: Arc<Vec<i64>>,
-    used: u64,
 }
 
 /// Rowids the cache may hold in all: 8 MB.
@@ -144,9 +149,7 @@ impl MatchCache {
     /// this snapshot does not see (it lacks rows the snapshot still has).
     fn get(&mut self, needle: &str, at: Snapshot) -> Option<(Arc<Vec<i64>>, i64)> {
         let Snapshot { mark, floor, epoch } = at;
-        self.clock += 1;
-        let entry = self.entries.get_mut(needle)?;
-        entry.used = self.clock;
+        let entry = self.kept.get_mut(needle)?;
         if entry.floor > floor || entry.epoch != epoch {
             return None;
         }
@@ -170,38 +173,19 @@ impl MatchCache {
         if rowids.len() > CACHE_ROWIDS / 4 {
             return;
         }
-        if let Some(old) = self.entries.get(needle) {
+        if let Some(old) = self.kept.peek(needle) {
             let newer = old.epoch > epoch;
             if newer || (old.epoch == epoch && old.upto >= upto && old.floor >= floor) {
                 return;
             }
-            self.held -= old.rowids.len();
         }
-        self.clock += 1;
-        self.held += rowids.len();
-        self.entries.insert(
-            needle.to_owned(),
-            CachedMatches {
-                upto,
-                floor,
-                epoch,
-                rowids: Arc::clone(rowids),
-                used: self.clock,
-            },
-        );
-        while self.held > CACHE_ROWIDS {
-            let Some(oldest) = self
-                .entries
-                .iter()
-                .min_by_key(|(_, e)| e.used)
-                .map(|(k, _)| k.clone())
-            else {
-                break;
-            };
-            if let Some(e) = self.entries.remove(&oldest) {
-                self.held -= e.rowids.len();
-            }
-        }
+        let kept = CachedMatches {
+            upto,
+            floor,
+            epoch,
+            rowids: Arc::clone(rowids),
+        };
+        self.kept.insert(needle, kept, rowids.len());
     }
 }
 

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod keys;
+pub mod lru;
 pub mod numbers;
 pub mod rows;
 pub mod settings;
