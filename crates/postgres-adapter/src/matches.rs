@@ -17,6 +17,13 @@
 //! fails the keys are dropped and taken again. Each replica keeps its own,
 //! bounded in keys held. Searches that also name a sender or recipient
 //! use the plain plans (their indexes narrow them first).
+//!
+//! A word in more rows than a needle may keep (a common one, or a short
+//! one inside many words) keeps only its number of matches at the mark:
+//! its page is found early in index order, and the count, a visit of
+//! every match (125 ms for a word in 24,000 of a million rows), becomes
+//! that number plus the matches past the mark, under the same check, and
+//! rolls forward to each statement's counter.
 
 use std::sync::{Arc, Mutex};
 
@@ -28,9 +35,10 @@ use store_kit::lru::Lru;
 use crate::error::store_error;
 use crate::reads;
 
-/// Most matches one needle keeps: a word in more rows is served by the
-/// plain plans (its first page is found early in index order).
-const MAX_SET: usize = 20_000;
+/// Most matches one needle keeps by default
+/// ([`crate::PostgresConfig::search_keep`]): a word in more rows keeps
+/// only their number.
+pub(crate) const MAX_SET: usize = 20_000;
 
 /// Most keys kept in all (about 80 bytes each: 20 MB), and most needles;
 /// the least recently used needle goes first.
@@ -59,29 +67,50 @@ pub(crate) struct Matches {
     keys: Arc<Vec<Key>>,
 }
 
-/// Per needle, its matches, or `None`: more than [`MAX_SET`] when last
-/// looked (weighing nothing).
-#[derive(Debug)]
-pub(crate) struct MatchCache {
-    kept: Lru<Option<Matches>>,
+/// How many rows matched a needle at a mark, when they are too many to keep.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counted {
+    mark: i64,
+    /// Rows at or below `mark` when counted.
+    live: i64,
+    /// Of those, the matches.
+    matched: i64,
 }
 
-impl Default for MatchCache {
-    fn default() -> Self {
-        Self {
-            kept: Lru::new(MAX_HELD, MAX_NEEDLES),
-        }
-    }
+/// What is kept of one needle.
+#[derive(Debug, Clone)]
+pub(crate) enum Held {
+    Keys(Matches),
+    Count(Counted),
+}
+
+/// Per needle, what is kept of its matches.
+#[derive(Debug)]
+pub(crate) struct MatchCache {
+    kept: Lru<Held>,
+    /// Most matches one needle keeps as keys.
+    max_set: usize,
 }
 
 impl MatchCache {
-    fn get(&mut self, needle: &str) -> Option<Option<Matches>> {
+    /// Keeping at most `max_set` keys a needle.
+    pub(crate) fn new(max_set: usize) -> Self {
+        Self {
+            kept: Lru::new(MAX_HELD, MAX_NEEDLES),
+            max_set,
+        }
+    }
+
+    fn get(&mut self, needle: &str) -> Option<Held> {
         self.kept.get_mut(needle).map(|m| m.clone())
     }
 
-    fn put(&mut self, needle: &str, matches: Option<Matches>) {
-        let size = matches.as_ref().map_or(0, |m| m.keys.len());
-        self.kept.insert(needle, matches, size);
+    fn put(&mut self, needle: &str, held: Held) {
+        let size = match &held {
+            Held::Keys(m) => m.keys.len(),
+            Held::Count(_) => 1,
+        };
+        self.kept.insert(needle, held, size);
     }
 
     fn remove(&mut self, needle: &str) {
@@ -97,10 +126,10 @@ const CHECK: &str = "(SELECT COALESCE(SUM(messages), 0)::int8 FROM totals), \
 /// The same when nothing is kept: every row is new, none is counted.
 const NO_CHECK: &str = "(SELECT COALESCE(SUM(messages), 0)::int8 FROM totals), 0::int8";
 
-/// The matches of `needle` (folded) as of the feed counter now: the kept
-/// keys, checked and extended past their mark, or taken afresh. `None`
-/// when it matches more than [`MAX_SET`] rows: the caller uses the plain
-/// plan.
+/// What is kept of `needle` (folded), brought up to the feed counter now:
+/// the kept keys, checked and extended past their mark, or taken afresh;
+/// a count when it matches more rows than a needle keeps (a kept count is
+/// checked by the statement that uses it).
 ///
 /// # Errors
 /// A failed statement or an unreadable row.
@@ -108,16 +137,18 @@ pub(crate) fn matching(
     client: &mut postgres::Client,
     needle: &str,
     cache: &Mutex<MatchCache>,
-) -> Result<Option<Matches>, StoreError> {
-    let held = cache.lock().ok().and_then(|mut c| c.get(needle));
+) -> Result<Held, StoreError> {
+    let (held, max_set) = match cache.lock() {
+        Ok(mut c) => (c.get(needle), c.max_set),
+        Err(_) => (None, MAX_SET),
+    };
     let known = match held {
-        Some(Some(m)) => Some(m),
-        // Too many when last looked: the plain plans are exact anyway.
-        Some(None) => return Ok(None),
+        Some(Held::Keys(m)) => Some(m),
+        Some(count @ Held::Count(_)) => return Ok(count),
         None => None,
     };
     let from = known.as_ref().map_or(0, |m| m.mark);
-    let room = MAX_SET.saturating_sub(known.as_ref().map_or(0, |m| m.keys.len()));
+    let room = max_set.saturating_sub(known.as_ref().map_or(0, |m| m.keys.len()));
     let row = client
         .query_typed_one(
             &format!(
@@ -142,45 +173,71 @@ pub(crate) fn matching(
         row.try_get(1).map_err(store_error)?,
         row.try_get(2).map_err(store_error)?,
     );
-    let Some(past) = keys_of(&row, 3)? else {
-        // A `ts_key` that is not 23 digits: leave this needle to the plain plans.
-        if let Ok(mut c) = cache.lock() {
-            c.put(needle, None);
-        }
-        return Ok(None);
+    let past = match keys_of(&row, 3)? {
+        // Too many to keep, or a `ts_key` that is not 23 digits: counted.
+        Some(past) if past.len() <= room => past,
+        _ => return count(client, needle, cache),
     };
-    let kept = match known {
+    let keys = match known {
         // None of the kept rows went: extend them.
-        Some(m) if total - past_all == m.live => Some(m),
-        // Some went (or nothing was kept): take them all again.
-        Some(_) => {
-            if let Ok(mut c) = cache.lock() {
-                c.remove(needle);
+        Some(m) if total - past_all == m.live => {
+            if past.is_empty() {
+                m.keys
+            } else {
+                Arc::new(m.keys.iter().cloned().chain(past).collect())
             }
+        }
+        // Some went: take them all again.
+        Some(_) => {
+            forget(cache, needle);
             return matching(client, needle, cache);
         }
-        None => None,
-    };
-    if past.len() > room {
-        if let Ok(mut c) = cache.lock() {
-            c.put(needle, None);
-        }
-        return Ok(None);
-    }
-    let keys = match kept {
-        Some(m) if past.is_empty() => m.keys,
-        Some(m) => Arc::new(m.keys.iter().cloned().chain(past).collect()),
         None => Arc::new(past),
     };
-    let matches = Matches {
+    let held = Held::Keys(Matches {
         mark: mark.max(from),
         live: total,
         keys,
-    };
+    });
+    remember(cache, needle, held.clone());
+    Ok(held)
+}
+
+/// Counts the matches of `needle` at the feed counter now, and keeps that.
+fn count(
+    client: &mut postgres::Client,
+    needle: &str,
+    cache: &Mutex<MatchCache>,
+) -> Result<Held, StoreError> {
+    // Every row one statement sees is numbered at or below the counter it
+    // sees (numbers commit in order): all are counted at that mark.
+    let row = client
+        .query_typed_one(
+            "SELECT (SELECT last_seq FROM feed_counter WHERE id = 1), \
+               (SELECT COALESCE(SUM(messages), 0)::int8 FROM totals), \
+               (SELECT count(*) FROM messages WHERE text_folded LIKE $1 ESCAPE '\\')",
+            &[(&reads::like_pattern(needle), Type::TEXT)],
+        )
+        .map_err(store_error)?;
+    let held = Held::Count(Counted {
+        mark: row.try_get(0).map_err(store_error)?,
+        live: row.try_get(1).map_err(store_error)?,
+        matched: row.try_get(2).map_err(store_error)?,
+    });
+    remember(cache, needle, held.clone());
+    Ok(held)
+}
+
+fn remember(cache: &Mutex<MatchCache>, needle: &str, held: Held) {
     if let Ok(mut c) = cache.lock() {
-        c.put(needle, Some(matches.clone()));
+        c.put(needle, held);
     }
-    Ok(Some(matches))
+}
+
+fn forget(cache: &Mutex<MatchCache>, needle: &str) {
+    if let Ok(mut c) = cache.lock() {
+        c.remove(needle);
+    }
 }
 
 /// The keys in columns `at..at + 3` (parallel arrays); `None` when a
@@ -287,36 +344,127 @@ pub(crate) fn list(
         let page = chosen.iter().skip(skip).take(take).map(|k| k.seq).collect();
         (page, total)
     };
-    match kept_page(client, needle, cache, &columns, 6, choose)? {
-        Some((rows, total)) => reads::page_of(rows.iter(), limit, total).map(Some),
-        None => Ok(None),
+    let unbounded = query.since.is_none() && query.until.is_none();
+    attempts(client, needle, cache, |client, held| match held {
+        Held::Keys(matches) => Ok(match keyed(client, &matches, &columns, 6, choose)? {
+            Some((rows, total)) => Step::Done(reads::page_of(rows.iter(), limit, total)?),
+            None => Step::Again,
+        }),
+        Held::Count(counted) if unbounded => {
+            Ok(match counted_list(client, query, needle, counted, cache)? {
+                Some(page) => Step::Done(page),
+                None => Step::Again,
+            })
+        }
+        // A count at the mark says nothing of a time range.
+        Held::Count(_) => Ok(Step::Plain),
+    })
+}
+
+/// Most rows a counted word's page may be expected to step through in
+/// the order's index before the planner's plan is left to find it.
+const WALK: i64 = 50_000;
+
+/// How a counted word's page is found: along the order's index when the
+/// rows before it (offset and page) are expected within [`WALK`] rows,
+/// the matches being spread through them; else as the planner chooses.
+fn scan_for(query: &MessageQuery, counted: Counted) -> reads::Scan {
+    let wanted = i64::try_from(query.offset.get())
+        .unwrap_or(i64::MAX)
+        .saturating_add(i64::from(query.limit.get()) + 1);
+    let expected = wanted.saturating_mul(counted.live) / counted.matched.max(1);
+    if expected <= WALK {
+        reads::Scan::InOrder
+    } else {
+        reads::Scan::Planner
     }
 }
 
-/// The rows of the page `choose` picks from the kept matches (with what
-/// else it worked out), read again when a row went between the look and
-/// the fetch; `None` after [`ATTEMPTS`] or when the plain plan answers.
-fn kept_page<T>(
+/// What one attempt at a page from the kept matches came to.
+enum Step<T> {
+    Done(T),
+    /// A row went between the look and the fetch: look again.
+    Again,
+    /// The plain plan answers.
+    Plain,
+}
+
+/// Up to [`ATTEMPTS`] of `attempt` on what is kept of `needle`; `None`
+/// when the plain plan answers.
+fn attempts<T>(
     client: &mut postgres::Client,
     needle: &str,
     cache: &Mutex<MatchCache>,
+    mut attempt: impl FnMut(&mut postgres::Client, Held) -> Result<Step<T>, StoreError>,
+) -> Result<Option<T>, StoreError> {
+    for _ in 0..ATTEMPTS {
+        let held = matching(client, needle, cache)?;
+        match attempt(client, held)? {
+            Step::Done(found) => return Ok(Some(found)),
+            Step::Again => {}
+            Step::Plain => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// A page of `/messages` for a needle whose matches are counted: the page
+/// by the plain plan, in one statement with the matches past the count's
+/// mark and the check that none at or below it went. `None` when one went
+/// (the count is taken again). Each answer moves the count to its mark.
+fn counted_list(
+    client: &mut postgres::Client,
+    query: &MessageQuery,
+    needle: &str,
+    counted: Counted,
+    cache: &Mutex<MatchCache>,
+) -> Result<Option<Page>, StoreError> {
+    let rows = reads::rows_beside(client, query, scan_for(query, counted), |sql| {
+        let m = sql.bind(counted.mark);
+        let p = sql.bind(reads::like_pattern(needle));
+        // The rows past the mark (few: it moves at every answer) along
+        // `seq`, never by the trigram index (all matches, then filtered).
+        format!(
+            "SELECT (SELECT count(*) FROM messages \
+               WHERE seq > {m} AND (text_folded || '') LIKE {p} ESCAPE '\\') AS total, \
+             (SELECT COALESCE(SUM(messages), 0)::int8 FROM totals) AS live, \
+             (SELECT count(*) FROM messages WHERE seq > {m}) AS past, \
+             (SELECT last_seq FROM feed_counter WHERE id = 1) AS mark"
+        )
+    })?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let column = |at: usize| first.try_get::<_, i64>(at).map_err(store_error);
+    let (past_matched, total, past_all, mark) = (column(5)?, column(6)?, column(7)?, column(8)?);
+    if total - past_all != counted.live {
+        forget(cache, needle);
+        return Ok(None);
+    }
+    let matched = counted.matched + past_matched;
+    let now = Counted {
+        mark: mark.max(counted.mark),
+        live: total,
+        matched,
+    };
+    remember(cache, needle, Held::Count(now));
+    reads::page_from(&rows, i64::from(query.limit.get()), matched).map(Some)
+}
+
+/// The rows of the page `choose` picks from `matches` (with what else it
+/// worked out); `None` when a row went between the look and the fetch.
+fn keyed<T>(
+    client: &mut postgres::Client,
+    matches: &Matches,
     columns: &str,
     at: usize,
     choose: impl Fn(&Matches) -> (Vec<i64>, T),
 ) -> Result<Option<(Vec<Row>, T)>, StoreError> {
-    for _ in 0..ATTEMPTS {
-        let Some(matches) = matching(client, needle, cache)? else {
-            return Ok(None);
-        };
-        let (page, extra) = choose(&matches);
-        let wanted = page.len();
-        if let Some(rows) = fetch(client, &matches, columns, page, at)?
-            && rows.len() == wanted
-        {
-            return Ok(Some((rows, extra)));
-        }
-    }
-    Ok(None)
+    let (page, extra) = choose(matches);
+    let wanted = page.len();
+    Ok(fetch(client, matches, columns, page, at)?
+        .filter(|rows| rows.len() == wanted)
+        .map(|rows| (rows, extra)))
 }
 
 /// Reads the rows `page` names, with the check that no kept row went
@@ -397,8 +545,17 @@ pub(crate) fn feed(
             .collect();
         (page, ())
     };
-    let Some((rows, ())) = kept_page(client, needle, cache, &columns, reads::ITEM_COUNT, choose)?
-    else {
+    let found = attempts(client, needle, cache, |client, held| match held {
+        Held::Keys(matches) => Ok(
+            match keyed(client, &matches, &columns, reads::ITEM_COUNT, choose)? {
+                Some((rows, ())) => Step::Done(rows),
+                None => Step::Again,
+            },
+        ),
+        // Many matches: the plain plan finds a page early in `seq` order.
+        Held::Count(_) => Ok(Step::Plain),
+    })?;
+    let Some(rows) = found else {
         return Ok(None);
     };
     let items = rows

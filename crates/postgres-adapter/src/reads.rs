@@ -14,7 +14,7 @@ use crate::error::store_error;
 
 /// SQL text with numbered parameters, built clause by clause.
 #[derive(Default)]
-struct Sql {
+pub(crate) struct Sql {
     clauses: Vec<String>,
     params: Vec<(Box<dyn ToSql + Sync>, Type)>,
 }
@@ -22,7 +22,7 @@ struct Sql {
 /// A parameter's type, declared with it: a statement is then sent with
 /// its parameters in one round trip (`query_typed`), instead of being
 /// prepared first.
-trait Typed: ToSql + Sync + 'static {
+pub(crate) trait Typed: ToSql + Sync + 'static {
     const TYPE: Type;
 }
 
@@ -36,7 +36,7 @@ impl Typed for String {
 
 impl Sql {
     /// Adds `value` as the next parameter and returns its placeholder.
-    fn bind<T: Typed>(&mut self, value: T) -> String {
+    pub(crate) fn bind<T: Typed>(&mut self, value: T) -> String {
         self.params.push((Box::new(value), T::TYPE));
         format!("${}", self.params.len())
     }
@@ -75,7 +75,18 @@ pub(crate) fn like_pattern(folded: &str) -> String {
     pattern
 }
 
-fn filters(query: &MessageQuery) -> Sql {
+/// How `q` is matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// As the planner chooses (the trigram index, usually).
+    Planner,
+    /// Row by row along the order being read: for a word known to be in
+    /// many rows, whose page is found early that way. The planner cannot
+    /// know it: its estimate of a trigram's rows can be 200 times too low.
+    InOrder,
+}
+
+fn filters(query: &MessageQuery, scan: Scan) -> Sql {
     let mut sql = Sql::default();
     if let Some(from) = &query.from {
         let p = sql.bind(from.clone());
@@ -87,9 +98,14 @@ fn filters(query: &MessageQuery) -> Sql {
     }
     ts_filters(&mut sql, query.since.as_ref(), query.until.as_ref());
     if let Some(q) = &query.q {
-        // LIKE, not strpos(): the trigram index serves LIKE.
+        // LIKE, not strpos(): the trigram index serves LIKE. An
+        // expression the index does not cover leaves only the order's.
         let p = sql.bind(like_pattern(q.folded()));
-        sql.filter(format!("text_folded LIKE {p} ESCAPE '\\'"));
+        let column = match scan {
+            Scan::Planner => "text_folded",
+            Scan::InOrder => "(text_folded || '')",
+        };
+        sql.filter(format!("{column} LIKE {p} ESCAPE '\\'"));
     }
     sql
 }
@@ -231,7 +247,7 @@ fn to_i64(n: u64) -> i64 {
 /// One page and its exact total, in the caller's (repeatable-read)
 /// transaction, so both see one snapshot.
 pub(crate) fn list(tx: &mut Transaction<'_>, query: &MessageQuery) -> Result<Page, StoreError> {
-    let mut sql = filters(query);
+    let mut sql = filters(query, Scan::Planner);
     let total = count(tx, query, &sql).map_err(store_error)?;
     let desc = query.order == Order::Desc;
     if let Some(after) = &query.after {
@@ -323,20 +339,48 @@ pub(crate) fn list_at_once(
     if !filtered && (by_ts || query.offset.get() > 0) {
         return None;
     }
-    let mut sql = filters(query);
-    let total_sql = match (&query.from, &query.to, &query.q) {
-        (None, None, None) => {
-            "SELECT COALESCE(SUM(messages), 0)::int8 AS total FROM totals".to_owned()
-        }
-        // `filters` binds `from` first: it is $1.
-        (Some(_), None, None) if !by_ts => "SELECT COALESCE((SELECT message_count FROM senders \
+    let rows = rows_beside(client, query, Scan::Planner, |sql| {
+        match (&query.from, &query.to, &query.q) {
+            (None, None, None) => {
+                "SELECT COALESCE(SUM(messages), 0)::int8 AS total FROM totals".to_owned()
+            }
+            // `filters` binds `from` first: it is $1.
+            (Some(_), None, None) if !by_ts => {
+                "SELECT COALESCE((SELECT message_count FROM senders \
              WHERE from_msisdn = $1), 0)::int8 AS total"
-            .to_owned(),
-        _ => format!(
-            "SELECT count(*)::int8 AS total FROM messages{}",
-            sql.where_sql()
-        ),
-    };
+                    .to_owned()
+            }
+            _ => format!(
+                "SELECT count(*)::int8 AS total FROM messages{}",
+                sql.where_sql()
+            ),
+        }
+    });
+    Some(rows.and_then(|rows| {
+        let total: i64 = match rows.first() {
+            Some(row) => row.try_get(5).map_err(store_error)?,
+            None => 0,
+        };
+        page_from(&rows, i64::from(query.limit.get()), total)
+    }))
+}
+
+/// The rows of a `/messages` page (`query`'s filters, order, cursor,
+/// offset, one row past the limit) in one statement, each beside the one
+/// row `beside` selects (given the filters' parameters, it binds its own):
+/// its columns follow the page's five from column 5 on. An empty page is
+/// one row of nulls beside it.
+///
+/// # Errors
+/// A failed statement.
+pub(crate) fn rows_beside(
+    client: &mut postgres::Client,
+    query: &MessageQuery,
+    scan: Scan,
+    beside: impl FnOnce(&mut Sql) -> String,
+) -> Result<Vec<Row>, StoreError> {
+    let mut sql = filters(query, scan);
+    let beside_sql = beside(&mut sql);
     let desc = query.order == Order::Desc;
     if let Some(after) = &query.after {
         let k = sql.bind(after.ts().sort_key());
@@ -350,8 +394,7 @@ pub(crate) fn list_at_once(
     } else {
         String::new()
     };
-    let limit = i64::from(query.limit.get());
-    let l = sql.bind(limit + 1);
+    let l = sql.bind(i64::from(query.limit.get()) + 1);
     let (order, outer) = if desc {
         (
             "ts_key DESC, message_id DESC",
@@ -361,30 +404,24 @@ pub(crate) fn list_at_once(
         ("ts_key, message_id", "m.ts_key, m.message_id")
     };
     let page_sql = format!(
-        "WITH t AS ({total_sql}) SELECT m.message_id, m.from_msisdn, m.to_msisdn, m.ts, m.text, \
-         t.total FROM t LEFT JOIN LATERAL (SELECT {COLUMNS}, ts_key FROM messages{} \
+        "WITH t AS ({beside_sql}) SELECT m.message_id, m.from_msisdn, m.to_msisdn, m.ts, m.text, \
+         t.* FROM t LEFT JOIN LATERAL (SELECT {COLUMNS}, ts_key FROM messages{} \
          ORDER BY {order}{offset_clause} LIMIT {l}) AS m ON true ORDER BY {outer}",
         sql.where_sql()
     );
-    Some(page_at_once(client, &page_sql, &sql, limit))
+    client
+        .query_typed(&page_sql, &sql.typed())
+        .map_err(store_error)
 }
 
-fn page_at_once(
-    client: &mut postgres::Client,
-    page_sql: &str,
-    sql: &Sql,
-    limit: i64,
-) -> Result<Page, StoreError> {
-    let rows = client
-        .query_typed(page_sql, &sql.typed())
-        .map_err(store_error)?;
-    let total: i64 = match rows.first() {
-        Some(row) => row.try_get(5).map_err(store_error)?,
-        None => 0,
-    };
-    // An empty page is one row of nulls beside the total.
+/// The page in rows from [`rows_beside`] (the row of nulls of an empty
+/// page left out), with its total.
+///
+/// # Errors
+/// A corrupted row.
+pub(crate) fn page_from(rows: &[Row], limit: i64, total: i64) -> Result<Page, StoreError> {
     let mut present = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         if row
             .try_get::<_, Option<&str>>(0)
             .map_err(store_error)?

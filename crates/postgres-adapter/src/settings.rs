@@ -49,6 +49,10 @@ pub struct PostgresConfig {
     pub write_queue: usize,
     /// The most inserts one transaction carries.
     pub max_batch: usize,
+    /// The most matching rows whose keys a replica keeps for one searched
+    /// word (20,000); a word in more keeps only its count (see the crate's
+    /// README). Tests lower it to reach the counted path.
+    pub search_keep: usize,
 }
 
 impl std::fmt::Debug for PostgresConfig {
@@ -118,6 +122,7 @@ impl PostgresConfig {
             search_index: true,
             write_queue: 4096,
             max_batch: 512,
+            search_keep: crate::matches::MAX_SET,
         };
         if let Some(v) = lookup("POSTGRES_POOL_SIZE") {
             config.pool_size = v

@@ -136,7 +136,7 @@ impl PostgresStore {
             target,
             migration,
             search,
-            matches: std::sync::Mutex::default(),
+            matches: std::sync::Mutex::new(MatchCache::new(config.search_keep)),
         })
     }
 
