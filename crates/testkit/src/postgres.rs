@@ -64,10 +64,44 @@ pub fn create_database(admin: &str) -> String {
     );
     let mut client = postgres::Client::connect(admin, postgres::NoTls)
         .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL: {e}"));
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| sweep(&mut client));
     client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
     with_database(admin, &name)
+}
+
+/// Drops the databases earlier test processes made and left (their
+/// process is gone), so a developer's server does not fill up run after
+/// run. One still in use (another machine's test sharing the server)
+/// refuses the drop and stays; so does every one where processes cannot be
+/// looked up (no `/proc`).
+fn sweep(client: &mut postgres::Client) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(rows) = client.query(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'hookbox\\_%\\_%'",
+        &[],
+    ) else {
+        return;
+    };
+    for row in rows {
+        let name: String = row.get(0);
+        if let Some(pid) = left_by(&name)
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
+        }
+    }
+}
+
+/// The process id in a name [`create_database`] made (`hookbox_<pid>_<n>`).
+fn left_by(name: &str) -> Option<u32> {
+    let (pid, n) = name.strip_prefix("hookbox_")?.split_once('_')?;
+    n.parse::<u32>().ok()?;
+    pid.parse().ok()
 }
 
 /// `url` with its database name replaced by `name`.
@@ -431,5 +465,20 @@ impl Drop for Cluster {
             ])
             .output();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::left_by;
+
+    #[test]
+    fn only_names_this_module_makes_are_swept() {
+        assert_eq!(left_by("hookbox_4242_0"), Some(4242));
+        assert_eq!(left_by("hookbox_4242_17"), Some(4242));
+        assert_eq!(left_by("hookbox_prod"), None);
+        assert_eq!(left_by("hookbox_4242_x"), None);
+        assert_eq!(left_by("hookbox_main_1"), None);
+        assert_eq!(left_by("other_4242_0"), None);
     }
 }
