@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use domain::{InsertOutcome, Message, StoreError};
 use postgres::Client;
+use postgres::types::Type;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use store_kit::tally::Tally;
@@ -233,44 +234,9 @@ fn commit(
         .collect();
     candidates.sort_by(|(_, a), (_, b)| a.id().as_str().cmp(b.id().as_str()));
     let mut tx = client.transaction()?;
-    // The feed's numbers: this row stays locked until the commit, so the
-    // next batch (here or on another replica) numbers after this one and
-    // commits after it. A reader therefore never sees a number before all
-    // smaller ones. Duplicates skip their number; rollbacks give theirs back.
-    // The schema's row is taken FOR SHARE in the same statement: a newer
-    // build's migration waits for this batch, and this batch refuses to
-    // write into a schema this build may not write (expand/contract).
-    let row = tx.query_one(
-        "SELECT f.last_seq, s.version, s.compatible_from FROM feed_counter f, hookbox_schema s
-          WHERE f.id = 1 AND s.id = 1 FOR UPDATE OF f FOR SHARE OF s",
-        &[],
-    )?;
-    if !crate::schema::serves(row.get(1), row.get(2)) {
-        return Err(WriteError::Refused(row.get(1)));
-    }
-    let last_seq: i64 = store_kit::numbers::base(row.get(0));
-    let seqs: Vec<i64> = candidates
-        .iter()
-        .map(|(place, _)| last_seq + 1 + i64::try_from(*place).unwrap_or(i64::MAX))
-        .collect();
-    let created = insert_rows(&mut tx, &candidates, &seqs)?;
-    if !created.is_empty() {
-        tx.execute(
-            "UPDATE feed_counter SET last_seq = $1 WHERE id = 1",
-            &[&(last_seq + i64::try_from(candidates.len()).unwrap_or(0))],
-        )?;
-    }
-
-    if !created.is_empty() {
-        let mut tally = Tally::default();
-        for ((_, m), seq) in candidates
-            .iter()
-            .zip(&seqs)
-            .filter(|((_, m), _)| created.contains(m.id().as_str()))
-        {
-            tally.add_message_at(m, *seq);
-        }
-        count_batch(&mut tx, &tally, shard)?;
+    let (found, compatible_from, created) = insert_batch(&mut tx, &candidates, shard)?;
+    if !crate::schema::serves(found, compatible_from) {
+        return Err(WriteError::Refused(found));
     }
     tx.commit()?;
 
@@ -289,13 +255,73 @@ fn commit(
         .collect())
 }
 
-/// Inserts `candidates` (numbered `seqs`), every column at once; the ids
-/// that were new.
-fn insert_rows(
+/// The batch in one statement, one round trip: the feed counter's row
+/// taken, the rows inserted with their numbers, the counters `/stats`,
+/// totals and deep offsets read (senders, days, this writer's total shard)
+/// and the feed counter moved on. What it found of the schema comes back
+/// with the ids that were new; when this build may not write it, nothing
+/// was written.
+///
+/// The feed counter's row stays locked until the commit, so the next batch
+/// (here or on another replica) numbers after this one and commits after
+/// it: a reader never sees a number before all smaller ones. A batch's
+/// numbers follow the clock (`store_kit::numbers::base`) and the callers'
+/// order; duplicates skip theirs, rollbacks give theirs back. The schema's
+/// row is taken `FOR SHARE`: a newer build's migration waits for this
+/// batch (expand/contract).
+const INSERT_BATCH: &str = "WITH c AS (
+       SELECT f.last_seq, s.version, s.compatible_from FROM feed_counter f, hookbox_schema s
+        WHERE f.id = 1 AND s.id = 1 FOR UPDATE OF f FOR SHARE OF s),
+     ok AS (
+       SELECT GREATEST(last_seq, $23) AS base FROM c
+        WHERE version = $24 OR (version > $24 AND compatible_from <= $24)),
+     ins AS (
+       INSERT INTO messages
+           (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded, received_at,
+            seq, source, kind, sender_name, media_id, media_mime_type, media_sha256,
+            media_filename, media_voice, reply_to, business_number_id, delivery_id, raw)
+       SELECT u.id, u.from_msisdn, u.to_msisdn, u.ts, u.ts_key, u.text, u.text_folded,
+              u.received_at, ok.base + 1 + u.place, u.source, u.kind, u.sender_name,
+              u.media_id, u.media_mime_type, u.media_sha256, u.media_filename, u.media_voice,
+              u.reply_to, u.business_number_id, u.delivery_id, u.raw
+         FROM ok, unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::text[], $8::int8[], $9::int8[], $10::text[],
+                         $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                         $16::text[], $17::bool[], $18::text[], $19::text[], $20::text[],
+                         $21::bytea[])
+           AS u (id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded, received_at,
+                 place, source, kind, sender_name, media_id, media_mime_type, media_sha256,
+                 media_filename, media_voice, reply_to, business_number_id, delivery_id, raw)
+        ORDER BY u.id
+       ON CONFLICT (message_id) DO NOTHING
+       RETURNING message_id, from_msisdn, substr(ts_key, 1, 8) AS day, seq),
+     senders_counted AS (
+       INSERT INTO senders (from_msisdn, message_count, last_seq)
+       SELECT from_msisdn, count(*), max(seq) FROM ins GROUP BY from_msisdn ORDER BY from_msisdn
+       ON CONFLICT (from_msisdn)
+       DO UPDATE SET message_count = senders.message_count + excluded.message_count,
+                     last_seq = GREATEST(senders.last_seq, excluded.last_seq)),
+     days_counted AS (
+       INSERT INTO day_counts (day, shard, message_count)
+       SELECT day, $22, count(*) FROM ins GROUP BY day ORDER BY day
+       ON CONFLICT (day, shard)
+       DO UPDATE SET message_count = day_counts.message_count + excluded.message_count),
+     total_counted AS (
+       UPDATE totals SET messages = messages + (SELECT count(*) FROM ins)
+        WHERE shard = $22 AND EXISTS (SELECT 1 FROM ins)),
+     numbered AS (
+       UPDATE feed_counter SET last_seq = (SELECT base FROM ok) + $25
+        WHERE id = 1 AND EXISTS (SELECT 1 FROM ins))
+     SELECT c.version, c.compatible_from, ARRAY(SELECT message_id FROM ins) FROM c";
+
+/// Runs [`INSERT_BATCH`] for `candidates` (each with its place in the
+/// callers' order, for its number): the schema version and
+/// `compatible_from` found, and the ids that were new.
+fn insert_batch(
     tx: &mut postgres::Transaction<'_>,
     candidates: &[(usize, &Message)],
-    seqs: &[i64],
-) -> Result<HashSet<String>, postgres::Error> {
+    shard: i32,
+) -> Result<(i32, i32, HashSet<String>), postgres::Error> {
     let received_at = now_ms();
     let column = |f: fn(&Message) -> Option<String>| -> Vec<Option<String>> {
         candidates.iter().map(|(_, m)| f(m)).collect()
@@ -308,6 +334,10 @@ fn insert_rows(
     let texts = column(|m| m.text().map(|t| t.as_str().to_owned()));
     let folded = column(|m| m.text().map(domain::MessageText::folded));
     let received: Vec<i64> = vec![received_at; candidates.len()];
+    let places: Vec<i64> = candidates
+        .iter()
+        .map(|(place, _)| i64::try_from(*place).unwrap_or(i64::MAX))
+        .collect();
     let envelopes: Vec<store_kit::rows::EnvelopeColumns<'_>> = candidates
         .iter()
         .map(|(_, m)| store_kit::rows::envelope_columns(m.envelope()))
@@ -327,80 +357,51 @@ fn insert_rows(
     let numbers = env(|e| e.business_number_id);
     let deliveries = env(|e| e.delivery_id);
     let raws: Vec<Option<&[u8]>> = candidates.iter().map(|(_, m)| m.envelope().raw()).collect();
-
-    let created = tx
-        .query(
-            "INSERT INTO messages
-                 (message_id, from_msisdn, to_msisdn, ts, ts_key, text, text_folded, received_at,
-                  seq, source, kind, sender_name, media_id, media_mime_type, media_sha256,
-                  media_filename, media_voice, reply_to, business_number_id, delivery_id, raw)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                  $6::text[], $7::text[], $8::int8[], $9::int8[], $10::text[],
-                                  $11::text[], $12::text[], $13::text[], $14::text[],
-                                  $15::text[], $16::text[], $17::bool[], $18::text[],
-                                  $19::text[], $20::text[], $21::bytea[])
-             ON CONFLICT (message_id) DO NOTHING
-             RETURNING message_id",
-            &[
-                &ids,
-                &froms,
-                &tos,
-                &tss,
-                &keys,
-                &texts,
-                &folded,
-                &received,
-                &seqs,
-                &sources,
-                &kinds,
-                &names,
-                &media_ids,
-                &mimes,
-                &shas,
-                &filenames,
-                &voices,
-                &replies,
-                &numbers,
-                &deliveries,
-                &raws,
-            ],
-        )?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    Ok(created)
-}
-
-/// Adds a batch's created messages to the counters `/stats`, totals and
-/// deep offsets read, in this writer's shard: one statement each for the
-/// senders, the days and the total, whatever the batch's size.
-fn count_batch(
-    tx: &mut postgres::Transaction<'_>,
-    tally: &Tally,
-    shard: i32,
-) -> Result<(), postgres::Error> {
-    let (senders, sender_counts, lasts) = tally.sender_last_columns();
-    tx.execute(
-        "INSERT INTO senders (from_msisdn, message_count, last_seq)
-         SELECT * FROM unnest($1::text[], $2::int8[], $3::int8[])
-         ON CONFLICT (from_msisdn)
-         DO UPDATE SET message_count = senders.message_count + excluded.message_count,
-                       last_seq = GREATEST(senders.last_seq, excluded.last_seq)",
-        &[&senders, &sender_counts, &lasts],
+    // Numbers start past both the counter and the clock.
+    let clock = store_kit::numbers::base(0);
+    let count = i64::try_from(candidates.len()).unwrap_or(i64::MAX);
+    let (text, int8, boolean, bytea) = (
+        Type::TEXT_ARRAY,
+        Type::INT8_ARRAY,
+        Type::BOOL_ARRAY,
+        Type::BYTEA_ARRAY,
+    );
+    let row = tx.query_typed_one(
+        INSERT_BATCH,
+        &[
+            (&ids, text.clone()),
+            (&froms, text.clone()),
+            (&tos, text.clone()),
+            (&tss, text.clone()),
+            (&keys, text.clone()),
+            (&texts, text.clone()),
+            (&folded, text.clone()),
+            (&received, int8.clone()),
+            (&places, int8),
+            (&sources, text.clone()),
+            (&kinds, text.clone()),
+            (&names, text.clone()),
+            (&media_ids, text.clone()),
+            (&mimes, text.clone()),
+            (&shas, text.clone()),
+            (&filenames, text.clone()),
+            (&voices, boolean),
+            (&replies, text.clone()),
+            (&numbers, text.clone()),
+            (&deliveries, text),
+            (&raws, bytea),
+            (&shard, Type::INT4),
+            (&clock, Type::INT8),
+            (&crate::schema::SCHEMA_VERSION, Type::INT4),
+            (&count, Type::INT8),
+        ],
     )?;
-    let (days, day_counts) = tally.day_columns();
-    tx.execute(
-        "INSERT INTO day_counts (day, shard, message_count)
-         SELECT d, $2, n FROM unnest($1::text[], $3::int8[]) AS t (d, n)
-         ON CONFLICT (day, shard)
-         DO UPDATE SET message_count = day_counts.message_count + excluded.message_count",
-        &[&days, &shard, &day_counts],
-    )?;
-    tx.execute(
-        "UPDATE totals SET messages = messages + $1 WHERE shard = $2",
-        &[&tally.total(), &shard],
-    )?;
-    Ok(())
+    let created: Vec<String> = row.try_get(2)?;
+    Ok((
+        row.try_get(0)?,
+        row.try_get(1)?,
+        created.into_iter().collect(),
+    ))
 }
 
 /// Deletes up to `max` of the oldest messages (by `seq`) received before
