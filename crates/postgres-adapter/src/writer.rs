@@ -90,6 +90,13 @@ impl Writer {
     }
 }
 
+/// How long the writer waits for one more insert to join a batch, and
+/// for how long in all: the callers answered by the last commit are
+/// sending their next webhooks, and a commit's fixed cost (its round
+/// trips, the WAL flush) is shared by every row in it.
+const GATHER: std::time::Duration = std::time::Duration::from_micros(300);
+const GATHER_AT_MOST: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// A writer connection unused this long is closed.
 const CLOSE_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
 /// How long one writer waits at the queue before letting another look.
@@ -160,14 +167,19 @@ fn run(
             };
             let mut rows = first.messages.len();
             batch.push(first);
+            let gathering = std::time::Instant::now();
             while rows < max_batch {
-                match rx.try_recv() {
-                    Ok(job) => {
-                        rows += job.messages.len();
-                        batch.push(job);
+                let next = match rx.try_recv() {
+                    Ok(job) => Some(job),
+                    // Inserts that arrive within a moment share the commit.
+                    Err(TryRecvError::Empty) if gathering.elapsed() < GATHER_AT_MOST => {
+                        rx.recv_timeout(GATHER).ok()
                     }
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-                }
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+                };
+                let Some(job) = next else { break };
+                rows += job.messages.len();
+                batch.push(job);
             }
         }
         let messages: Vec<&Message> = batch.iter().flat_map(|j| j.messages.iter()).collect();

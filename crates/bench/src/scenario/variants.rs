@@ -88,7 +88,9 @@ pub(super) fn fresh(ctx: &Ctx<'_>) -> Result<(ServerBuilder, StoreAt), String> {
     })
 }
 
-/// `KEEP_RAW=off`, and the `--compare-bin` build, each on a fresh store.
+/// `KEEP_RAW=off`, `ts` close to arrival, 1 KiB pages (SQLite), one
+/// replica (with `--replicas` 2 or more), and the `--compare-bin` build,
+/// each on a fresh store.
 pub(super) fn run(
     ctx: &mut Ctx<'_>,
     requests: &Arc<Vec<Vec<u8>>>,
@@ -128,6 +130,19 @@ pub(super) fn run(
         )?;
         pages.ratio_to_main = pages.per_second / main_rate.max(1e-9);
         out.push(pages);
+    }
+    if ctx.o.database_url.is_some() && ctx.o.replicas > 1 {
+        // The same requests on one replica: two against one in one run.
+        let (builder, store) = fresh(ctx)?;
+        let (mut one, _server) = measure(ctx, "ingest, one replica", (builder, store), requests)?;
+        one.ratio_to_main = one.per_second / main_rate.max(1e-9);
+        println!(
+            "ingest on {} replicas {main_rate:.0}/s = {:.2} x one replica's {:.0}/s",
+            ctx.o.replicas,
+            main_rate / one.per_second.max(1e-9),
+            one.per_second
+        );
+        out.push(one);
     }
     if let Some(bin) = ctx.o.compare_bin.clone() {
         let (builder, store) = fresh(ctx)?;
