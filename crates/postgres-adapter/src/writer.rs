@@ -1,14 +1,16 @@
 //! The writer: group commit over one connection per replica.
 //!
 //! Every insert is queued to one thread, which takes what has queued up (up
-//! to a batch limit), inserts it in one transaction with the counters, and
-//! answers each caller after the commit. Senders share commits; a 200 means
-//! committed, with `synchronous_commit` as the server sets it.
+//! to a batch limit, waiting a moment for more), inserts it with the
+//! counters in one statement of one transaction (three round trips), and
+//! answers each caller after the commit. Senders share commits; a 200
+//! means committed, with `synchronous_commit` as the server sets it.
 //!
-//! Across replicas, batches cannot deadlock: every transaction takes its
-//! row locks in one order (messages by id, then senders by number, then
-//! its own day and total counter rows), and the few conflicts a race can
-//! still bring (serialization failure, deadlock) are retried at once.
+//! Across replicas, batches cannot deadlock: every transaction first takes
+//! the feed counter's row (purges and erasures too), then its row locks in
+//! one order (messages by id, senders by number, its own day and total
+//! counter rows), and the few conflicts a race can still bring
+//! (serialization failure, deadlock) are retried at once.
 
 use std::collections::HashSet;
 use std::sync::mpsc::TryRecvError;
