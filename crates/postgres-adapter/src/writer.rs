@@ -17,8 +17,8 @@ use std::sync::mpsc::TryRecvError;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use domain::{InsertOutcome, Message, StoreError};
-use postgres::Client;
 use postgres::types::Type;
+use postgres::{Client, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use store_kit::tally::Tally;
@@ -64,6 +64,7 @@ impl Writer {
                 tls: tls.clone(),
                 connect_timeout: config.connect_timeout,
                 client: None,
+                prepared: None,
                 last_used: std::time::Instant::now(),
             };
             let rx = std::sync::Arc::clone(&rx);
@@ -113,18 +114,34 @@ struct Connection {
     tls: MakeRustlsConnect,
     connect_timeout: std::time::Duration,
     client: Option<Client>,
+    /// [`INSERT_BATCH`], prepared on this connection (planned once).
+    prepared: Option<Statement>,
     last_used: std::time::Instant,
 }
 
 impl Connection {
-    fn get(&mut self) -> Result<&mut Client, StoreError> {
+    /// The connection, and the batch statement prepared on it.
+    fn get(&mut self) -> Result<(&mut Client, Statement), StoreError> {
         self.last_used = std::time::Instant::now();
-        let client = match self.client.take() {
+        let mut client = match self.client.take() {
             Some(client) if !client.is_closed() => client,
-            _ => crate::connect::connect(&self.config, &self.tls, self.connect_timeout)
-                .map_err(connect_error)?,
+            _ => {
+                self.prepared = None;
+                crate::connect::connect(&self.config, &self.tls, self.connect_timeout)
+                    .map_err(connect_error)?
+            }
         };
-        Ok(self.client.insert(client))
+        let statement = match &self.prepared {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = match client.prepare_typed(INSERT_BATCH, &BATCH_TYPES) {
+                    Ok(statement) => statement,
+                    Err(e) => return Err(write_error(refusal_or(&mut client, e))),
+                };
+                self.prepared.insert(statement).clone()
+            }
+        };
+        Ok((self.client.insert(client), statement))
     }
 }
 
@@ -204,21 +221,45 @@ fn commit_with_retries(
 ) -> Result<Vec<InsertOutcome>, StoreError> {
     let mut attempt = 0;
     loop {
-        let client = connection.get()?;
+        let (client, statement) = connection.get()?;
         let started = std::time::Instant::now();
-        match commit(client, messages, shard) {
+        match commit(client, &statement, messages, shard) {
             Ok(outcomes) => {
                 store_kit::writers::record_commit(outcomes.len(), started.elapsed());
                 return Ok(outcomes);
             }
             Err(WriteError::Db(e)) if retry_at_once(&e) && attempt < RETRIES => attempt += 1,
             Err(e) => {
+                // Prepared again next time: the schema may have moved.
+                connection.prepared = None;
+                let e = match (e, connection.client.as_mut()) {
+                    (WriteError::Db(e), Some(client)) => refusal_or(client, e),
+                    (e, _) => e,
+                };
                 if connection.client.as_ref().is_some_and(Client::is_closed) {
                     connection.client = None;
                 }
                 return Err(write_error(e));
             }
         }
+    }
+}
+
+/// What a failed batch statement means: when it failed on the schema's
+/// shape (SQLSTATE class 42: a table or column gone, a type changed) and
+/// the schema is one this build may not write, the refusal the batch's
+/// own check would have given, had a newer build's contract step not made
+/// the statement unplannable first; otherwise the error itself.
+fn refusal_or(client: &mut Client, e: postgres::Error) -> WriteError {
+    if !e.code().is_some_and(|c| c.code().starts_with("42")) || client.is_closed() {
+        return WriteError::Db(e);
+    }
+    let guard = client
+        .transaction()
+        .and_then(|mut tx| crate::schema::guard_writes(&mut tx));
+    match guard {
+        Ok(Err(found)) => WriteError::Refused(found),
+        _ => WriteError::Db(e),
     }
 }
 
@@ -234,6 +275,7 @@ fn now_ms() -> i64 {
 /// inserted; later ones are duplicates of it.
 fn commit(
     client: &mut Client,
+    statement: &Statement,
     messages: &[&Message],
     shard: i32,
 ) -> Result<Vec<InsertOutcome>, WriteError> {
@@ -248,7 +290,7 @@ fn commit(
         .collect();
     candidates.sort_by(|(_, a), (_, b)| a.id().as_str().cmp(b.id().as_str()));
     let mut tx = client.transaction()?;
-    let (found, compatible_from, created) = insert_batch(&mut tx, &candidates, shard)?;
+    let (found, compatible_from, created) = insert_batch(&mut tx, statement, &candidates, shard)?;
     if !crate::schema::serves(found, compatible_from) {
         return Err(WriteError::Refused(found));
     }
@@ -328,11 +370,41 @@ const INSERT_BATCH: &str = "WITH c AS (
         WHERE id = 1 AND EXISTS (SELECT 1 FROM ins))
      SELECT c.version, c.compatible_from, ARRAY(SELECT message_id FROM ins) FROM c";
 
+/// The types of [`INSERT_BATCH`]'s parameters, in order.
+const BATCH_TYPES: [Type; 25] = [
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::INT8_ARRAY,
+    Type::INT8_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::BOOL_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::TEXT_ARRAY,
+    Type::BYTEA_ARRAY,
+    Type::INT4,
+    Type::INT8,
+    Type::INT4,
+    Type::INT8,
+];
+
 /// Runs [`INSERT_BATCH`] for `candidates` (each with its place in the
 /// callers' order, for its number): the schema version and
 /// `compatible_from` found, and the ids that were new.
 fn insert_batch(
     tx: &mut postgres::Transaction<'_>,
+    statement: &Statement,
     candidates: &[(usize, &Message)],
     shard: i32,
 ) -> Result<(i32, i32, HashSet<String>), postgres::Error> {
@@ -374,40 +446,34 @@ fn insert_batch(
     // Numbers start past both the counter and the clock.
     let clock = store_kit::numbers::base(0);
     let count = i64::try_from(candidates.len()).unwrap_or(i64::MAX);
-    let (text, int8, boolean, bytea) = (
-        Type::TEXT_ARRAY,
-        Type::INT8_ARRAY,
-        Type::BOOL_ARRAY,
-        Type::BYTEA_ARRAY,
-    );
-    let row = tx.query_typed_one(
-        INSERT_BATCH,
+    let row = tx.query_one(
+        statement,
         &[
-            (&ids, text.clone()),
-            (&froms, text.clone()),
-            (&tos, text.clone()),
-            (&tss, text.clone()),
-            (&keys, text.clone()),
-            (&texts, text.clone()),
-            (&folded, text.clone()),
-            (&received, int8.clone()),
-            (&places, int8),
-            (&sources, text.clone()),
-            (&kinds, text.clone()),
-            (&names, text.clone()),
-            (&media_ids, text.clone()),
-            (&mimes, text.clone()),
-            (&shas, text.clone()),
-            (&filenames, text.clone()),
-            (&voices, boolean),
-            (&replies, text.clone()),
-            (&numbers, text.clone()),
-            (&deliveries, text),
-            (&raws, bytea),
-            (&shard, Type::INT4),
-            (&clock, Type::INT8),
-            (&crate::schema::SCHEMA_VERSION, Type::INT4),
-            (&count, Type::INT8),
+            &ids,
+            &froms,
+            &tos,
+            &tss,
+            &keys,
+            &texts,
+            &folded,
+            &received,
+            &places,
+            &sources,
+            &kinds,
+            &names,
+            &media_ids,
+            &mimes,
+            &shas,
+            &filenames,
+            &voices,
+            &replies,
+            &numbers,
+            &deliveries,
+            &raws,
+            &shard,
+            &clock,
+            &crate::schema::SCHEMA_VERSION,
+            &count,
         ],
     )?;
     let created: Vec<String> = row.try_get(2)?;

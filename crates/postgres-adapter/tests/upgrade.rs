@@ -135,3 +135,45 @@ fn migration_two_numbers_stored_rows_in_the_order_received() {
     assert!(seqs[3] > 3, "a new message follows them (at the clock)");
     assert_eq!(store.last_seq().expect("last_seq").get(), seqs[3]);
 }
+
+/// A newer build's contract step that drops a column this build writes,
+/// applied while this build runs: its writes are refused as a schema
+/// mismatch (503, not ready), not failed as an error, both before its
+/// batch statement was prepared and after.
+#[test]
+fn a_contract_step_that_drops_a_column_refuses_writes() {
+    let Some(url) = testkit::postgres::fresh_database("postgres contract step") else {
+        return;
+    };
+    let config = PostgresConfig::from_lookup(&url, |_| None).expect("config");
+    let store = PostgresStore::open(&config).expect("open");
+    store
+        .insert(message(
+            "before",
+            "+911",
+            "2025-01-15T10:00:00Z",
+            Some("hi"),
+        ))
+        .expect("insert");
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    admin
+        .batch_execute(
+            "ALTER TABLE messages DROP COLUMN delivery_id;
+             UPDATE hookbox_schema SET version = 99, compatible_from = 99;",
+        )
+        .expect("contract step");
+    for attempt in ["after", "again"] {
+        let refused = store.insert(message(attempt, "+911", "2025-01-15T10:00:01Z", Some("hi")));
+        assert!(
+            matches!(
+                refused,
+                Err(domain::StoreError::SchemaMismatch { found: 99, .. })
+            ),
+            "{attempt}: {refused:?}"
+        );
+    }
+    assert_eq!(
+        testkit::postgres::query_i64(&url, "SELECT count(*) FROM messages"),
+        1
+    );
+}
