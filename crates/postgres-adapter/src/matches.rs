@@ -411,7 +411,8 @@ fn attempts<T>(
 /// A page of `/messages` for a needle whose matches are counted: the page
 /// by the plain plan, in one statement with the matches past the count's
 /// mark and the check that none at or below it went. `None` when one went
-/// (the count is taken again). Each answer moves the count to its mark.
+/// (the count is taken again, without looking for keys first). Each
+/// answer moves the count to its mark.
 fn counted_list(
     client: &mut postgres::Client,
     query: &MessageQuery,
@@ -438,7 +439,8 @@ fn counted_list(
     let column = |at: usize| first.try_get::<_, i64>(at).map_err(store_error);
     let (past_matched, total, past_all, mark) = (column(5)?, column(6)?, column(7)?, column(8)?);
     if total - past_all != counted.live {
-        forget(cache, needle);
+        // Rows went (a purge, an erasure): count again, straight away.
+        count(client, needle, cache)?;
         return Ok(None);
     }
     let matched = counted.matched + past_matched;

@@ -94,9 +94,10 @@ impl Writer {
 }
 
 /// How long the writer waits for one more insert to join a batch, and
-/// for how long in all: the callers answered by the last commit are
-/// sending their next webhooks, and a commit's fixed cost (its round
-/// trips, the WAL flush) is shared by every row in it.
+/// for how long in all, after a batch of more than one row: the callers
+/// answered by the last commit are sending their next webhooks, and a
+/// commit's fixed cost (its round trips, the WAL flush) is shared by
+/// every row in it.
 const GATHER: std::time::Duration = std::time::Duration::from_micros(300);
 const GATHER_AT_MOST: std::time::Duration = std::time::Duration::from_millis(2);
 
@@ -162,6 +163,7 @@ fn run(
     shard: i32,
 ) {
     let mut batch: Vec<Job> = Vec::new();
+    let mut last_rows = 0;
     loop {
         // Take a batch while holding the queue; commit it without.
         {
@@ -190,8 +192,12 @@ fn run(
             while rows < max_batch {
                 let next = match rx.try_recv() {
                     Ok(job) => Some(job),
-                    // Inserts that arrive within a moment share the commit.
-                    Err(TryRecvError::Empty) if gathering.elapsed() < GATHER_AT_MOST => {
+                    // Inserts that arrive within a moment share the commit,
+                    // when the last batch was shared: a lone caller waits
+                    // for nothing.
+                    Err(TryRecvError::Empty)
+                        if last_rows > 1 && gathering.elapsed() < GATHER_AT_MOST =>
+                    {
                         rx.recv_timeout(GATHER).ok()
                     }
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
@@ -200,6 +206,7 @@ fn run(
                 rows += job.messages.len();
                 batch.push(job);
             }
+            last_rows = rows;
         }
         let messages: Vec<&Message> = batch.iter().flat_map(|j| j.messages.iter()).collect();
         let result = commit_with_retries(connection, &messages, shard);
