@@ -427,10 +427,11 @@ fn counted_list(
         // `seq`, never by the trigram index (all matches, then filtered).
         format!(
             "SELECT (SELECT count(*) FROM messages \
-               WHERE seq > {m} AND (text_folded || '') LIKE {p} ESCAPE '\\') AS total, \
+               WHERE seq > {m} AND {} LIKE {p} ESCAPE '\\') AS total, \
              (SELECT COALESCE(SUM(messages), 0)::int8 FROM totals) AS live, \
              (SELECT count(*) FROM messages WHERE seq > {m}) AS past, \
-             (SELECT last_seq FROM feed_counter WHERE id = 1) AS mark"
+             (SELECT last_seq FROM feed_counter WHERE id = 1) AS mark",
+            reads::Scan::InOrder.column()
         )
     })?;
     let Some(first) = rows.first() else {
@@ -450,7 +451,7 @@ fn counted_list(
         matched,
     };
     remember(cache, needle, Held::Count(now));
-    reads::page_from(&rows, i64::from(query.limit.get()), matched).map(Some)
+    reads::page_from(rows, i64::from(query.limit.get()), matched).map(Some)
 }
 
 /// The rows of the page `choose` picks from `matches` (with what else it
@@ -499,17 +500,7 @@ fn fetch(
     if total - past_all != matches.live {
         return Ok(None);
     }
-    let mut present = Vec::with_capacity(rows.len());
-    for row in rows {
-        if row
-            .try_get::<_, Option<&str>>(0)
-            .map_err(store_error)?
-            .is_some()
-        {
-            present.push(row);
-        }
-    }
-    Ok(Some(present))
+    reads::present(rows).map(Some)
 }
 
 /// A feed page with `q`: the kept keys past the position within the time

@@ -86,6 +86,16 @@ pub(crate) enum Scan {
     InOrder,
 }
 
+impl Scan {
+    /// The folded text as `LIKE` should see it for this scan.
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            Self::Planner => "text_folded",
+            Self::InOrder => "(text_folded || '')",
+        }
+    }
+}
+
 fn filters(query: &MessageQuery, scan: Scan) -> Sql {
     let mut sql = Sql::default();
     if let Some(from) = &query.from {
@@ -101,11 +111,7 @@ fn filters(query: &MessageQuery, scan: Scan) -> Sql {
         // LIKE, not strpos(): the trigram index serves LIKE. An
         // expression the index does not cover leaves only the order's.
         let p = sql.bind(like_pattern(q.folded()));
-        let column = match scan {
-            Scan::Planner => "text_folded",
-            Scan::InOrder => "(text_folded || '')",
-        };
-        sql.filter(format!("{column} LIKE {p} ESCAPE '\\'"));
+        sql.filter(format!("{} LIKE {p} ESCAPE '\\'", scan.column()));
     }
     sql
 }
@@ -361,7 +367,7 @@ pub(crate) fn list_at_once(
             Some(row) => row.try_get(5).map_err(store_error)?,
             None => 0,
         };
-        page_from(&rows, i64::from(query.limit.get()), total)
+        page_from(rows, i64::from(query.limit.get()), total)
     }))
 }
 
@@ -414,12 +420,21 @@ pub(crate) fn rows_beside(
         .map_err(store_error)
 }
 
-/// The page in rows from [`rows_beside`] (the row of nulls of an empty
-/// page left out), with its total.
+/// The page in rows from [`rows_beside`], with its total.
 ///
 /// # Errors
 /// A corrupted row.
-pub(crate) fn page_from(rows: &[Row], limit: i64, total: i64) -> Result<Page, StoreError> {
+pub(crate) fn page_from(rows: Vec<Row>, limit: i64, total: i64) -> Result<Page, StoreError> {
+    page_of(present(rows)?.iter(), limit, total)
+}
+
+/// The rows of a `LEFT JOIN LATERAL` answer that hold a message (first
+/// column set): an empty page is one row of nulls beside the columns the
+/// statement selects with it.
+///
+/// # Errors
+/// A corrupted row.
+pub(crate) fn present(rows: Vec<Row>) -> Result<Vec<Row>, StoreError> {
     let mut present = Vec::with_capacity(rows.len());
     for row in rows {
         if row
@@ -430,7 +445,7 @@ pub(crate) fn page_from(rows: &[Row], limit: i64, total: i64) -> Result<Page, St
             present.push(row);
         }
     }
-    page_of(present.into_iter(), limit, total)
+    Ok(present)
 }
 
 /// Rebuilds a message from its row through the domain's rules

@@ -331,7 +331,9 @@ fn commit(
 /// numbers follow the clock (`store_kit::numbers::base`) and the callers'
 /// order; duplicates skip theirs, rollbacks give theirs back. The schema's
 /// row is taken `FOR SHARE`: a newer build's migration waits for this
-/// batch (expand/contract).
+/// batch (expand/contract). `ok` is `crate::schema::serves` said in SQL,
+/// because the version is read in this statement; `commit` applies
+/// `serves` itself to what comes back, to name the refusal.
 const INSERT_BATCH: &str = "WITH c AS (
        SELECT f.last_seq, s.version, s.compatible_from FROM feed_counter f, hookbox_schema s
         WHERE f.id = 1 AND s.id = 1 FOR UPDATE OF f FOR SHARE OF s),

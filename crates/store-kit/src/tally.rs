@@ -39,21 +39,6 @@ impl Tally {
         self.last.get(sender).copied().unwrap_or(0)
     }
 
-    /// The senders, their counts and their largest feed numbers as three
-    /// columns (for `unnest`).
-    #[must_use]
-    pub fn sender_last_columns(&self) -> (Vec<&str>, Vec<i64>, Vec<i64>) {
-        let mut senders = Vec::new();
-        let mut counts = Vec::new();
-        let mut lasts = Vec::new();
-        for (sender, n) in self.senders() {
-            senders.push(sender);
-            counts.push(n);
-            lasts.push(self.last_seq(sender));
-        }
-        (senders, counts, lasts)
-    }
-
     /// Counts `n` messages of `sender` on `day` (a day key).
     pub fn add(&mut self, sender: &str, day: &str, n: i64) {
         bump(&mut self.senders, sender, n);
