@@ -51,8 +51,15 @@ impl std::fmt::Debug for PostgresStore {
 /// connection cheap reads need.
 const SEARCH_LANE: u32 = 2;
 
-/// Idle connections are closed at the pool's next sweep (every 30 s).
-const IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+/// A search connection idle this long is closed at the pool's next sweep
+/// (every 30 s).
+const SEARCH_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+/// A read connection idle this long is closed at the next sweep. Longer
+/// than the forwarding heartbeat's second, so the connection it uses stays
+/// open and an idle replica holds one read connection, not two: keeping
+/// one *idle* (r2d2's `min_idle`) opened a second each time the heartbeat
+/// took the first.
+const READ_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A pool that opens connections on demand, up to `size`, and closes idle
 /// ones at its sweep: an idle replica holds almost none. A connection is
@@ -62,14 +69,14 @@ fn lean_pool(
     config: &PostgresConfig,
     role: &str,
     size: u32,
-    keep: u32,
+    idle_after: std::time::Duration,
     tls: &MakeRustlsConnect,
 ) -> Pool<Manager> {
     let manager = PostgresConnectionManager::new(config.client_config(role), tls.clone());
     Pool::builder()
         .max_size(size.max(1))
-        .min_idle(Some(keep.min(size)))
-        .idle_timeout(Some(IDLE_AFTER))
+        .min_idle(Some(0))
+        .idle_timeout(Some(idle_after))
         .test_on_check_out(false)
         .connection_timeout(config.pool_wait)
         .build_unchecked(manager)
@@ -124,10 +131,12 @@ impl PostgresStore {
                 }
             })?;
         drop(client);
-        // One read connection stays open (under heavy load, opening one can
-        // take longer than a request may wait); searches open theirs.
-        let readers = lean_pool(config, "read", config.pool_size, 1, &tls);
-        let searchers = lean_pool(config, "search", SEARCH_LANE.min(config.pool_size), 0, &tls);
+        // The read connection the heartbeat uses every second stays open
+        // (under heavy load, opening one can take longer than a request may
+        // wait); searches open theirs.
+        let readers = lean_pool(config, "read", config.pool_size, READ_IDLE_AFTER, &tls);
+        let search_lane = SEARCH_LANE.min(config.pool_size);
+        let searchers = lean_pool(config, "search", search_lane, SEARCH_IDLE_AFTER, &tls);
         let writer = Writer::start(config, tls).map_err(OpenError::Thread)?;
         Ok(Self {
             readers,

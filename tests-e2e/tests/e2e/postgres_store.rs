@@ -341,6 +341,31 @@ fn held(db: &str, role: &str) -> i64 {
     )
 }
 
+/// Who holds the connections `held` counts, for a failure's message:
+/// `application_name state ×n`, most first.
+fn holders(db: &str) -> String {
+    let mut client = postgres::Client::connect(db, postgres::NoTls).expect("connect");
+    let rows = client
+        .query(
+            "SELECT application_name, coalesce(state, '?'), count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name LIKE 'hookbox-%' \
+             GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2",
+            &[],
+        )
+        .expect("pg_stat_activity");
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{} {} ×{}",
+                r.get::<_, String>(0),
+                r.get::<_, String>(1),
+                r.get::<_, i64>(2)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Polls until `held(db, "%") <= most`, for at most `within`; the last count.
 fn settles(db: &str, most: i64, within: Duration) -> i64 {
     let deadline = Instant::now() + within;
@@ -404,7 +429,11 @@ fn pool_grows_on_demand_up_to_its_size_and_an_idle_replica_holds_at_most_two() {
         "under load the pool grew to {most} (POSTGRES_POOL_SIZE=3)"
     );
     let idle = settles(&db, 2, Duration::from_secs(110));
-    assert!(idle <= 2, "an idle replica holds {idle} connections");
+    assert!(
+        idle <= 2,
+        "an idle replica holds {idle} connections: {}",
+        holders(&db)
+    );
     assert_eq!(
         server.client().get("/stats").expect("stats").status,
         200,
@@ -413,8 +442,9 @@ fn pool_grows_on_demand_up_to_its_size_and_an_idle_replica_holds_at_most_two() {
 }
 
 /// Twenty idle replicas fit in a default PostgreSQL (`max_connections` =
-/// 100) with room to spare: at most two connections each (counted on a
-/// cluster of the test's own, so that the tests beside it do not count).
+/// 100) with room to spare: one connection each once settled, the
+/// heartbeat's (counted on a cluster of the test's own, so that the tests
+/// beside it do not count). Keeping one read connection *idle* held two.
 #[test]
 fn twenty_idle_replicas_fit_in_a_default_server() {
     // A cluster of its own: twenty replicas starting at once must not take
@@ -456,11 +486,16 @@ fn twenty_idle_replicas_fit_in_a_default_server() {
         eventually_200("stats", Box::new(|| c.get("/stats").expect("stats").status));
     }
     let db = servers[0].database_url();
-    let idle = settles(&db, 40, Duration::from_secs(110));
-    eprintln!("twenty idle replicas hold {idle} connections");
+    // One each once settled (the heartbeat's), a few more in passing.
+    let idle = settles(&db, 25, Duration::from_secs(110));
+    eprintln!(
+        "twenty idle replicas hold {idle} connections: {}",
+        holders(&db)
+    );
     assert!(
-        idle <= 40,
-        "20 idle replicas hold {idle} connections (> 2 each)"
+        idle <= 25,
+        "20 idle replicas hold {idle} connections (> 1 each and 5 in passing): {}",
+        holders(&db)
     );
     for s in &servers {
         let c = s.client();
