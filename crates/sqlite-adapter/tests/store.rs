@@ -144,6 +144,39 @@ fn search_index_can_be_switched_off_and_rebuilt() {
     drop(db.dir);
 }
 
+/// The search index merges its segments at 8 a level (FTS5's default is
+/// 4), on new files and on files made before the setting.
+#[test]
+fn the_search_index_merges_at_eight_segments_a_level() {
+    let automerge = |path: &std::path::Path| -> Option<i64> {
+        rusqlite::Connection::open(path)
+            .and_then(|c| {
+                c.query_row(
+                    "SELECT v FROM messages_search_config WHERE k = 'automerge'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .ok()
+    };
+    let db = open();
+    let path = db.store.path().to_path_buf();
+    drop(db.store);
+    assert_eq!(automerge(&path), Some(8));
+    rusqlite::Connection::open(&path)
+        .and_then(|c| {
+            c.execute(
+                "DELETE FROM messages_search_config WHERE k = 'automerge'",
+                [],
+            )
+        })
+        .expect("forget the setting");
+    let store = SqliteStore::open(&SqliteConfig::new(&path)).expect("reopen");
+    drop(store);
+    assert_eq!(automerge(&path), Some(8));
+    drop(db.dir);
+}
+
 #[test]
 fn every_offset_matches_the_sorted_order_with_and_without_since() {
     let db = open();
