@@ -61,6 +61,32 @@ pub(crate) fn written_bytes(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time process `pid` has used so far, user and system, in seconds
+/// (`/proc/<pid>/stat`; 0 where that is not available). Far steadier than
+/// a rate on a noisy machine: what a change costs per row, whatever the
+/// scheduler did meanwhile.
+pub(crate) fn cpu_seconds(pid: u32) -> f64 {
+    // Linux reports these in USER_HZ, which is 100 on every architecture.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    #[expect(clippy::cast_precision_loss, reason = "clock ticks")]
+    let seconds = cpu_ticks(&stat) as f64 / TICKS_PER_SECOND;
+    seconds
+}
+
+/// utime + stime from a `/proc/<pid>/stat` line. The command name, in
+/// parentheses, may hold spaces: count after it, where field 3 (the
+/// state) comes first, so utime (field 14) is the 12th.
+fn cpu_ticks(stat: &str) -> u64 {
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum()
+}
+
 /// `hookbox_wal_bytes_total` from `server`'s `/metrics`: bytes its writer
 /// appended to the WAL (`None` on a store without one, or on no answer).
 pub(crate) fn wal_bytes(server: &testkit::Server) -> Option<u64> {
@@ -69,4 +95,15 @@ pub(crate) fn wal_bytes(server: &testkit::Server) -> Option<u64> {
         .find_map(|l| l.strip_prefix("hookbox_wal_bytes_total "))
         .and_then(|v| v.trim().parse::<f64>().ok())
         .map(|v| v as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_ticks_are_utime_plus_stime_whatever_the_name() {
+        let line = "4242 (hookbox (x) y) S 1 4242 4242 0 -1 4194560 900 0 0 0 \
+                    150 37 0 0 20 0 9 0 1000 70000000 5000";
+        assert_eq!(super::cpu_ticks(line), 187);
+        assert_eq!(super::cpu_ticks(""), 0);
+    }
 }

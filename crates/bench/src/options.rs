@@ -34,7 +34,8 @@ USAGE: hookbox-bench [OPTIONS]
   --server-env K=V      pass setting K=V to every hookbox the bench starts (and
                         to the adapter it measures alone); repeatable
   --compare-bin PATH    also run the same ingest on this hookbox binary (another
-                        build, e.g. the previous commit's) and report the ratio
+                        build, e.g. the previous commit's), between two more
+                        runs of this build, and report the ratio to their mean
   --compare-reads FILE  print each read shape's throughput beside the same
                         shape in FILE (an earlier one-run report, e.g. SQLite's
                         at the same size), with the ratio, and the mix's

@@ -89,6 +89,8 @@ pub(crate) struct RunReport {
     /// Bytes the server wrote to disk per stored row during ingest.
     pub(crate) ingest_disk_bytes_per_row: f64,
     pub(crate) ingest_wal_bytes_per_row: Option<f64>,
+    /// The servers' CPU time per stored row during ingest, in µs.
+    pub(crate) ingest_cpu_us_per_row: f64,
     pub(crate) postgres_connections: Option<crate::scenario::Connections>,
     /// The store's size on disk per row right after ingest.
     pub(crate) ingest_stored_bytes_per_row: f64,
@@ -181,6 +183,9 @@ pub(crate) struct Variant {
     /// The store's size on disk per stored row after the load (SQLite: the
     /// database and its WAL; PostgreSQL: the database).
     pub(crate) stored_bytes_per_row: f64,
-    /// Its rate over the main ingest's, in this run.
+    /// The server's CPU time (user and system) per stored row, in µs.
+    pub(crate) cpu_us_per_row: f64,
+    /// Its rate over the main ingest's, in this run; the `--compare-bin`
+    /// build's over this build's mean just before and after it.
     pub(crate) ratio_to_main: f64,
 }

@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use testkit::{Server, ServerBuilder, sign};
 
 use super::context::Ctx;
-use crate::files::{dir_size, peak_rss_mb, written_bytes};
+use crate::files::{cpu_seconds, dir_size, peak_rss_mb, written_bytes};
 use crate::report::{AfterBurst, Phase};
 use crate::requests::{get_request, walk_ids, webhook_request};
 use crate::traffic::{self, fields};
@@ -40,6 +40,8 @@ pub(super) struct Ingested {
     pub(super) stored_bytes_per_row: f64,
     /// WAL bytes the writer appended per stored row (SQLite).
     pub(super) wal_bytes_per_row: Option<f64>,
+    /// The servers' CPU time per stored row, in µs.
+    pub(super) cpu_us_per_row: f64,
     /// PostgreSQL: connections per replica under load and idle.
     pub(super) connections: Option<super::connections::Connections>,
     /// The same ingest with `KEEP_RAW=off` and on `--compare-bin`.
@@ -107,8 +109,9 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         size as f64 / rows,
         bytes.wal.map(|w| w as f64 / rows),
     );
+    let cpu_us_per_row = bytes.cpu * 1e6 / rows;
     println!(
-        "ingest wrote {disk_bytes_per_row:.0} disk bytes per stored row{}; the store holds {stored_bytes_per_row:.0} bytes per row",
+        "ingest wrote {disk_bytes_per_row:.0} disk bytes per stored row{}; the store holds {stored_bytes_per_row:.0} bytes per row; hookbox's CPU {cpu_us_per_row:.0} us per row",
         wal_bytes_per_row.map_or(String::new(), |w| format!(", {w:.0} of them WAL"))
     );
     let variants = super::variants::run(ctx, &requests, rate)?;
@@ -140,6 +143,7 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         rss_mb,
         disk_bytes_per_row,
         wal_bytes_per_row,
+        cpu_us_per_row,
         stored_bytes_per_row,
         variants,
         connections,
@@ -147,10 +151,12 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
 }
 
 /// `replicas` servers from `builder`, each on a port of its own.
-/// Bytes a load wrote: to disk (all replicas), and to the WAL (SQLite).
+/// Bytes a load wrote: to disk (all replicas), and to the WAL (SQLite);
+/// and the CPU seconds the servers used meanwhile.
 struct Written {
     disk: u64,
     wal: Option<u64>,
+    cpu: f64,
 }
 
 /// Runs the main ingest load, counting the bytes it makes the servers write.
@@ -161,13 +167,16 @@ fn measured_load(
     ctx: &Ctx<'_>,
 ) -> (load::LoadResult, Written) {
     let disk = || servers.iter().map(|s| written_bytes(s.pid())).sum::<u64>();
+    let cpu = || servers.iter().map(|s| cpu_seconds(s.pid())).sum::<f64>();
     let (disk_before, wal_before) = (disk(), crate::files::wal_bytes(&servers[0]));
+    let cpu_before = cpu();
     let r = load::run(addrs, requests, ctx.o.concurrency, ctx.deadline);
+    let cpu = cpu() - cpu_before;
     let wal = crate::files::wal_bytes(&servers[0])
         .zip(wal_before)
         .map(|(after, before)| after.saturating_sub(before));
     let disk = disk().saturating_sub(disk_before);
-    (r, Written { disk, wal })
+    (r, Written { disk, wal, cpu })
 }
 
 pub(super) fn start(builder: &ServerBuilder, replicas: usize) -> Result<Vec<Server>, String> {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use testkit::{Server, ServerBuilder};
 
 use super::context::Ctx;
-use crate::files::{dir_size, written_bytes};
+use crate::files::{cpu_seconds, dir_size, written_bytes};
 use crate::load;
 use crate::report::Variant;
 
@@ -31,7 +31,9 @@ pub(super) fn measure(
     let addrs: Vec<SocketAddr> = vec![server.client().addr()];
     let before = written_bytes(server.pid());
     let wal_before = crate::files::wal_bytes(&server);
+    let cpu_before = cpu_seconds(server.pid());
     let r = load::run(&addrs, requests, ctx.o.concurrency, ctx.deadline);
+    let cpu = cpu_seconds(server.pid()) - cpu_before;
     let written = written_bytes(server.pid()).saturating_sub(before);
     let wal = crate::files::wal_bytes(&server)
         .zip(wal_before)
@@ -42,12 +44,13 @@ pub(super) fn measure(
         StoreAt::Database(url) => crate::postgres_direct::database_bytes(url),
     };
     #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
-    let (per_row, stored, wal_per_row) = {
+    let (per_row, stored, wal_per_row, cpu_per_row) = {
         let rows = r.count(200).max(1) as f64;
         (
             written as f64 / rows,
             size as f64 / rows,
             wal.map(|w| w as f64 / rows),
+            cpu * 1e6 / rows,
         )
     };
     Ok((
@@ -58,6 +61,7 @@ pub(super) fn measure(
             disk_bytes_per_row: per_row,
             wal_bytes_per_row: wal_per_row,
             stored_bytes_per_row: stored,
+            cpu_us_per_row: cpu_per_row,
             ratio_to_main: 0.0,
         },
         server,
@@ -89,8 +93,8 @@ pub(super) fn fresh(ctx: &Ctx<'_>) -> Result<(ServerBuilder, StoreAt), String> {
 }
 
 /// `KEEP_RAW=off`, `ts` close to arrival, 1 KiB pages (SQLite), one
-/// replica (with `--replicas` 2 or more), and the `--compare-bin` build,
-/// each on a fresh store.
+/// replica (with `--replicas` 2 or more), and the `--compare-bin` build
+/// (between two more runs of this build), each on a fresh store.
 pub(super) fn run(
     ctx: &mut Ctx<'_>,
     requests: &Arc<Vec<Vec<u8>>>,
@@ -145,19 +149,11 @@ pub(super) fn run(
         out.push(one);
     }
     if let Some(bin) = ctx.o.compare_bin.clone() {
-        let (builder, store) = fresh(ctx)?;
-        let (mut base, _server) = measure(
-            ctx,
-            "ingest, --compare-bin build",
-            (builder.binary(&bin), store),
-            requests,
-        )?;
-        base.ratio_to_main = base.per_second / main_rate.max(1e-9);
-        out.push(base);
+        out.extend(bracketed(ctx, &bin, requests, main_rate)?);
     }
     for v in &out {
         println!(
-            "{}: {:.0}/s = {:.2} x this build's ingest; p99 {:.2} ms; {:.0} disk bytes written{} and {:.0} stored per row",
+            "{}: {:.0}/s = {:.2} x this build's ingest; p99 {:.2} ms; {:.0} disk bytes written{} and {:.0} stored per row; hookbox's CPU {:.0} us per row",
             v.name,
             v.per_second,
             v.ratio_to_main,
@@ -165,10 +161,51 @@ pub(super) fn run(
             v.disk_bytes_per_row,
             v.wal_bytes_per_row
                 .map_or(String::new(), |w| format!(" ({w:.0} WAL)")),
-            v.stored_bytes_per_row
+            v.stored_bytes_per_row,
+            v.cpu_us_per_row
         );
     }
     Ok(out)
+}
+
+/// The `--compare-bin` build between two more runs of this build: this
+/// machine drifts (the same build's figures moved 1.6x within an hour), so
+/// the other build is weighed against the mean of this build's runs just
+/// before and just after it, not against the main ingest minutes earlier.
+fn bracketed(
+    ctx: &mut Ctx<'_>,
+    bin: &str,
+    requests: &Arc<Vec<Vec<u8>>>,
+    main_rate: f64,
+) -> Result<Vec<Variant>, String> {
+    let this_build = |ctx: &mut Ctx<'_>, name: &str| -> Result<Variant, String> {
+        let (builder, store) = fresh(ctx)?;
+        let (mut v, _server) = measure(ctx, name, (builder, store), requests)?;
+        v.ratio_to_main = v.per_second / main_rate.max(1e-9);
+        Ok(v)
+    };
+    let before = this_build(ctx, "ingest, this build before --compare-bin")?;
+    let (builder, store) = fresh(ctx)?;
+    let (mut other, _server) = measure(
+        ctx,
+        "ingest, --compare-bin build",
+        (builder.binary(bin), store),
+        requests,
+    )?;
+    let after = this_build(ctx, "ingest, this build after --compare-bin")?;
+    let mean = f64::midpoint(before.per_second, after.per_second);
+    other.ratio_to_main = other.per_second / mean.max(1e-9);
+    let cpu = f64::midpoint(before.cpu_us_per_row, after.cpu_us_per_row);
+    println!(
+        "--compare-bin build: {:.0}/s = {:.2} x this build's {mean:.0}/s (the mean of {:.0} just before and {:.0} just after it); CPU per row {:.0} us = {:.2} x this build's {cpu:.0}",
+        other.per_second,
+        other.ratio_to_main,
+        before.per_second,
+        after.per_second,
+        other.cpu_us_per_row,
+        other.cpu_us_per_row / cpu.max(1e-9)
+    );
+    Ok(vec![before, other, after])
 }
 
 /// As many new webhooks as the main ingest, their `ts` a millisecond apart
