@@ -153,14 +153,15 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
 /// `replicas` servers from `builder`, each on a port of its own.
 /// Bytes a load wrote: to disk (all replicas), and to the WAL (SQLite);
 /// and the CPU seconds the servers used meanwhile.
-struct Written {
-    disk: u64,
-    wal: Option<u64>,
-    cpu: f64,
+pub(super) struct Written {
+    pub(super) disk: u64,
+    pub(super) wal: Option<u64>,
+    pub(super) cpu: f64,
 }
 
-/// Runs the main ingest load, counting the bytes it makes the servers write.
-fn measured_load(
+/// Runs an ingest load (the main one, or a variant's), counting the bytes
+/// it makes the servers write and the CPU they use.
+pub(super) fn measured_load(
     servers: &[Server],
     addrs: &[SocketAddr],
     requests: &Arc<Vec<Vec<u8>>>,

@@ -12,8 +12,7 @@ use std::sync::Arc;
 use testkit::{Server, ServerBuilder};
 
 use super::context::Ctx;
-use crate::files::{cpu_seconds, dir_size, written_bytes};
-use crate::load;
+use crate::files::dir_size;
 use crate::report::Variant;
 
 /// Runs `requests` once on a server from `builder`; the phase's figures.
@@ -29,15 +28,8 @@ pub(super) fn measure(
         .try_start()
         .map_err(|e| format!("{name}: hookbox did not start: {e:?}"))?;
     let addrs: Vec<SocketAddr> = vec![server.client().addr()];
-    let before = written_bytes(server.pid());
-    let wal_before = crate::files::wal_bytes(&server);
-    let cpu_before = cpu_seconds(server.pid());
-    let r = load::run(&addrs, requests, ctx.o.concurrency, ctx.deadline);
-    let cpu = cpu_seconds(server.pid()) - cpu_before;
-    let written = written_bytes(server.pid()).saturating_sub(before);
-    let wal = crate::files::wal_bytes(&server)
-        .zip(wal_before)
-        .map(|(after, before)| after.saturating_sub(before));
+    let (r, spent) =
+        super::ingest::measured_load(std::slice::from_ref(&server), &addrs, requests, ctx);
     ctx.report.phase(name, &r, Some(200));
     let size = match &store {
         StoreAt::Dir(dir) => dir_size(dir.path()),
@@ -47,10 +39,10 @@ pub(super) fn measure(
     let (per_row, stored, wal_per_row, cpu_per_row) = {
         let rows = r.count(200).max(1) as f64;
         (
-            written as f64 / rows,
+            spent.disk as f64 / rows,
             size as f64 / rows,
-            wal.map(|w| w as f64 / rows),
-            cpu * 1e6 / rows,
+            spent.wal.map(|w| w as f64 / rows),
+            spent.cpu * 1e6 / rows,
         )
     };
     Ok((
