@@ -142,7 +142,13 @@ pub(crate) fn parse_args() -> Result<Options, String> {
             "--replicas" => num!(replicas, "--replicas"),
             "--erase-rows" => num!(erase_rows, "--erase-rows"),
             "--database-url" => o.database_url = Some(value("--database-url")?),
-            "--compare-bin" => o.compare_bin = Some(value("--compare-bin")?),
+            // Absolute: each hookbox starts in a folder of its own.
+            "--compare-bin" => {
+                let path = value("--compare-bin")?;
+                let absolute =
+                    std::path::absolute(&path).map_err(|e| format!("--compare-bin {path}: {e}"))?;
+                o.compare_bin = Some(absolute.to_string_lossy().into_owned());
+            }
             "--compare-reads" => o.compare_reads = Some(value("--compare-reads")?),
             "--out" => o.out = value("--out")?,
             "--no-search-index" => o.search_index = false,
