@@ -11,7 +11,7 @@ use tempfile::TempDir;
 use testkit::{Server, ServerBuilder, sign};
 
 use super::context::Ctx;
-use crate::files::{cpu_seconds, dir_size, peak_rss_mb, written_bytes};
+use crate::files::{dir_size, peak_rss_mb};
 use crate::report::{AfterBurst, Phase};
 use crate::requests::{get_request, walk_ids, webhook_request};
 use crate::traffic::{self, fields};
@@ -92,7 +92,7 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
     let sampler = database_url
         .as_deref()
         .map(super::connections::Sampler::start);
-    let (r, bytes) = measured_load(&servers, &addrs, &requests, ctx);
+    let (r, bytes) = super::spent::measured_load(&servers, &addrs, &requests, ctx);
     ctx.report.phase("ingest (unique, signed)", &r, Some(200));
     // Taken before the variants add their own phases.
     let row = ctx.report.rows.last().cloned();
@@ -151,35 +151,6 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
 }
 
 /// `replicas` servers from `builder`, each on a port of its own.
-/// Bytes a load wrote: to disk (all replicas), and to the WAL (SQLite);
-/// and the CPU seconds the servers used meanwhile.
-pub(super) struct Written {
-    pub(super) disk: u64,
-    pub(super) wal: Option<u64>,
-    pub(super) cpu: f64,
-}
-
-/// Runs an ingest load (the main one, or a variant's), counting the bytes
-/// it makes the servers write and the CPU they use.
-pub(super) fn measured_load(
-    servers: &[Server],
-    addrs: &[SocketAddr],
-    requests: &Arc<Vec<Vec<u8>>>,
-    ctx: &Ctx<'_>,
-) -> (load::LoadResult, Written) {
-    let disk = || servers.iter().map(|s| written_bytes(s.pid())).sum::<u64>();
-    let cpu = || servers.iter().map(|s| cpu_seconds(s.pid())).sum::<f64>();
-    let (disk_before, wal_before) = (disk(), crate::files::wal_bytes(&servers[0]));
-    let cpu_before = cpu();
-    let r = load::run(addrs, requests, ctx.o.concurrency, ctx.deadline);
-    let cpu = cpu() - cpu_before;
-    let wal = crate::files::wal_bytes(&servers[0])
-        .zip(wal_before)
-        .map(|(after, before)| after.saturating_sub(before));
-    let disk = disk().saturating_sub(disk_before);
-    (r, Written { disk, wal, cpu })
-}
-
 pub(super) fn start(builder: &ServerBuilder, replicas: usize) -> Result<Vec<Server>, String> {
     (0..replicas)
         .map(|_| {

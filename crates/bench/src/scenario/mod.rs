@@ -16,6 +16,7 @@ mod read_ratio;
 mod reads;
 mod searching;
 mod seeding;
+mod spent;
 mod variants;
 
 use std::time::Duration;

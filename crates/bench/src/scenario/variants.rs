@@ -29,7 +29,7 @@ pub(super) fn measure(
         .map_err(|e| format!("{name}: hookbox did not start: {e:?}"))?;
     let addrs: Vec<SocketAddr> = vec![server.client().addr()];
     let (r, spent) =
-        super::ingest::measured_load(std::slice::from_ref(&server), &addrs, requests, ctx);
+        super::spent::measured_load(std::slice::from_ref(&server), &addrs, requests, ctx);
     ctx.report.phase(name, &r, Some(200));
     let size = match &store {
         StoreAt::Dir(dir) => dir_size(dir.path()),
