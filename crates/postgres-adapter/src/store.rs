@@ -27,6 +27,8 @@ type Manager = PostgresConnectionManager<MakeRustlsConnect>;
 /// store is opened outside any async runtime (the client runs its own).
 pub struct PostgresStore {
     readers: Pool<Manager>,
+    /// The one connection of the periodic callers (see [`TICK_LANE`]).
+    ticker: Pool<Manager>,
     /// Connections for reads with `q` only (see [`SEARCH_LANE`]).
     searchers: Pool<Manager>,
     writer: Writer,
@@ -54,13 +56,18 @@ const SEARCH_LANE: u32 = 2;
 /// A search connection idle this long is closed at the pool's next sweep
 /// (every 30 s).
 const SEARCH_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
-/// A read connection idle this long is closed at the next sweep. Longer
-/// than the forwarding heartbeat's second, so the connection it uses stays
-/// open and an idle replica holds one read connection, not two: keeping
-/// one *idle* (r2d2's `min_idle`) opened a second each time the heartbeat
-/// took the first.
+/// A read connection idle this long is closed at the next sweep.
 const READ_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// The periodic callers (the stream poller's `last_seq` five times a
+/// second, the forwarding heartbeat's `claim` every second) share one
+/// connection of their own. On the read pool, whenever the two overlapped
+/// they held two read connections, and an overlap every few seconds kept
+/// the second from ever idling long enough to close: an idle replica held
+/// two, not one. On a lane of one they take turns (each takes
+/// milliseconds), and the lane's connection stays open because it is used
+/// every 200 ms.
+const TICK_LANE: u32 = 1;
 /// A pool that opens connections on demand, up to `size`, and closes idle
 /// ones at its sweep: an idle replica holds almost none. A connection is
 /// not tested at checkout (a round trip per request); a broken one shows
@@ -131,15 +138,17 @@ impl PostgresStore {
                 }
             })?;
         drop(client);
-        // The read connection the heartbeat uses every second stays open
-        // (under heavy load, opening one can take longer than a request may
-        // wait); searches open theirs.
+        // The periodic callers' connection stays open (under heavy load,
+        // opening one can take longer than a heartbeat may wait); reads and
+        // searches open theirs on demand.
         let readers = lean_pool(config, "read", config.pool_size, READ_IDLE_AFTER, &tls);
+        let ticker = lean_pool(config, "tick", TICK_LANE, READ_IDLE_AFTER, &tls);
         let search_lane = SEARCH_LANE.min(config.pool_size);
         let searchers = lean_pool(config, "search", search_lane, SEARCH_IDLE_AFTER, &tls);
         let writer = Writer::start(config, tls).map_err(OpenError::Thread)?;
         Ok(Self {
             readers,
+            ticker,
             searchers,
             writer,
             target,
@@ -181,6 +190,11 @@ impl PostgresStore {
 
     pub(crate) fn reader(&self) -> Result<PooledConnection<Manager>, StoreError> {
         self.readers.get().map_err(pool_error)
+    }
+
+    /// The connection of the periodic callers (see [`TICK_LANE`]).
+    pub(crate) fn ticker(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        self.ticker.get().map_err(pool_error)
     }
 
     /// A connection of the search lane, for reads with `q`.
@@ -329,7 +343,7 @@ impl MessageStore for PostgresStore {
     }
 
     fn last_seq(&self) -> Result<domain::Seq, StoreError> {
-        let mut conn = self.reader()?;
+        let mut conn = self.ticker()?;
         let last: i64 = conn
             .query_one("SELECT last_seq FROM feed_counter WHERE id = 1", &[])
             .map_err(store_error)?

@@ -395,11 +395,11 @@ impl SubscriptionStore for PostgresStore {
     fn claim(&self, what: &Claim<'_>) -> Result<Vec<Subscription>, StoreError> {
         let now = micros(what.now);
         let until = micros(what.now + what.ttl);
-        claim(&mut *self.reader()?, what.owner, now, until)
+        claim(&mut *self.ticker()?, what.owner, now, until)
     }
 
     fn release(&self, owner: &str) -> Result<(), StoreError> {
-        release(&mut *self.reader()?, owner)
+        release(&mut *self.ticker()?, owner)
     }
 
     fn record_step(&self, fence: &Fence<'_>, what: &Step) -> Result<bool, StoreError> {
