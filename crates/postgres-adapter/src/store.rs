@@ -68,6 +68,7 @@ const READ_IDLE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
 /// milliseconds), and the lane's connection stays open because it is used
 /// every 200 ms.
 const TICK_LANE: u32 = 1;
+
 /// A pool that opens connections on demand, up to `size`, and closes idle
 /// ones at its sweep: an idle replica holds almost none. A connection is
 /// not tested at checkout (a round trip per request); a broken one shows

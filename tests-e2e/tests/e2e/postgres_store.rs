@@ -443,8 +443,9 @@ fn pool_grows_on_demand_up_to_its_size_and_an_idle_replica_holds_at_most_two() {
 
 /// Twenty idle replicas fit in a default PostgreSQL (`max_connections` =
 /// 100) with room to spare: one connection each once settled, the
-/// periodic callers' `hookbox-tick` (counted on a cluster of the test's own, so that the tests
-/// beside it do not count). Keeping one read connection *idle* held two.
+/// periodic callers' `hookbox-tick` (counted on a cluster of the test's
+/// own, so that the tests beside it do not count). With those callers on
+/// the read pool, their overlaps kept a second connection open: 39 or 40.
 #[test]
 fn twenty_idle_replicas_fit_in_a_default_server() {
     // A cluster of its own: twenty replicas starting at once must not take
