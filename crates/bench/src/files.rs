@@ -74,17 +74,34 @@ pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     seconds
 }
 
-/// utime + stime from a `/proc/<pid>/stat` line. The command name, in
-/// parentheses, may hold spaces: count after it, where field 3 (the
-/// state) comes first, so utime (field 14) is the 12th.
+/// utime + stime from a `/proc/<pid>/stat` line.
 fn cpu_ticks(stat: &str) -> u64 {
+    stat_ticks(stat, 2)
+}
+
+/// utime + stime + cutime + cstime: with the children the process has
+/// waited for (a server's exited connections).
+pub(crate) fn cpu_ticks_with_children(stat: &str) -> u64 {
+    stat_ticks(stat, 4)
+}
+
+/// The sum of `fields` clock-tick fields from utime on. The command name,
+/// in parentheses, may hold spaces: count after it, where field 3 (the
+/// state) comes first, so utime (field 14) is the 12th.
+fn stat_ticks(stat: &str, fields: usize) -> u64 {
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     after_name
         .split_whitespace()
         .skip(11)
-        .take(2)
+        .take(fields)
         .filter_map(|v| v.parse::<u64>().ok())
         .sum()
+}
+
+/// The command name of a `/proc/<pid>/stat` line (what is in parentheses).
+pub(crate) fn command(stat: &str) -> Option<&str> {
+    let (_, rest) = stat.split_once('(')?;
+    Some(rest.rsplit_once(')')?.0)
 }
 
 /// `hookbox_wal_bytes_total` from `server`'s `/metrics`: bytes its writer
@@ -105,5 +122,11 @@ mod tests {
                     150 37 0 0 20 0 9 0 1000 70000000 5000";
         assert_eq!(super::cpu_ticks(line), 187);
         assert_eq!(super::cpu_ticks(""), 0);
+        assert_eq!(super::cpu_ticks_with_children(line), 187);
+        let reaped = line.replace("150 37 0 0 20", "150 37 5 15 20");
+        assert_eq!(super::cpu_ticks(&reaped), 187);
+        assert_eq!(super::cpu_ticks_with_children(&reaped), 207);
+        assert_eq!(super::command(line), Some("hookbox (x) y"));
+        assert_eq!(super::command("garbage"), None);
     }
 }

@@ -7,6 +7,7 @@
 mod files;
 mod load;
 mod options;
+mod postgres_cost;
 mod postgres_direct;
 mod report;
 mod requests;

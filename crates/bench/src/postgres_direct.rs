@@ -24,6 +24,20 @@ pub(crate) fn fresh_store(
     ))
 }
 
+/// What PostgreSQL's own batched insert reached, and what it cost per
+/// row: the WAL it wrote, and the CPU of the server (on this machine) and
+/// of its clients (this process).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub(crate) struct FloorCost {
+    pub(crate) rows_per_second: f64,
+    pub(crate) wal_bytes_per_row: f64,
+    pub(crate) server_cpu_us_per_row: Option<f64>,
+    pub(crate) client_cpu_us_per_row: f64,
+    /// Cores the server and its clients kept busy (CPU seconds over the
+    /// elapsed time; on this machine).
+    pub(crate) cores_busy: Option<f64>,
+}
+
 /// Rows per second that `clients` plain connections insert into a fresh
 /// database with hookbox's schema, in transactions of `batch` rows (one
 /// `INSERT … SELECT FROM unnest … ON CONFLICT DO NOTHING` each, as the
@@ -37,24 +51,29 @@ pub(crate) fn batched_insert_rate(
     clients: usize,
     batch: usize,
     deadline: Duration,
-) -> Result<f64, String> {
+) -> Result<FloorCost, String> {
     let (store, url) = fresh_store(admin, search_index)?;
     drop(store);
     let next = Arc::new(AtomicUsize::new(0));
     let seq = Arc::new(AtomicI64::new(0));
+    let mark = crate::postgres_cost::mark(&url);
+    let own_cpu = || crate::files::cpu_seconds(std::process::id());
+    let cpu_before = own_cpu();
     let start = Instant::now();
     let threads: Vec<_> = (0..clients)
         .map(|_| {
             let (url, messages, next) = (url.clone(), Arc::clone(messages), Arc::clone(&next));
             let seq = Arc::clone(&seq);
-            std::thread::spawn(move || -> Result<u64, String> {
+            // Each returns its connection, closed after the server's CPU is
+            // read: a backend's time is then still its own.
+            std::thread::spawn(move || -> Result<(u64, postgres::Client), String> {
                 let mut client =
                     postgres::Client::connect(&url, postgres::NoTls).map_err(|e| pg_error(&e))?;
                 let mut rows = 0;
                 loop {
                     let from = next.fetch_add(batch, Ordering::Relaxed);
                     if from >= messages.len() || start.elapsed() > deadline {
-                        return Ok(rows);
+                        return Ok((rows, client));
                     }
                     let chunk = &messages[from..(from + batch).min(messages.len())];
                     let col = |f: &dyn Fn(&Message) -> Option<String>| -> Vec<Option<String>> {
@@ -93,13 +112,27 @@ pub(crate) fn batched_insert_rate(
         })
         .collect();
     let mut rows = 0;
+    let mut clients = Vec::new();
     for t in threads {
-        rows += t
+        let (n, client) = t
             .join()
             .map_err(|_| "an insert thread panicked".to_owned())??;
+        rows += n;
+        clients.push(client);
     }
-    #[expect(clippy::cast_precision_loss, reason = "row counts")]
-    Ok(rows as f64 / start.elapsed().as_secs_f64().max(1e-9))
+    let elapsed = start.elapsed().as_secs_f64().max(1e-9);
+    let client_cpu = own_cpu() - cpu_before;
+    let spent = crate::postgres_cost::since(&url, &mark);
+    drop(clients);
+    #[expect(clippy::cast_precision_loss, reason = "row and byte counts")]
+    let (rows, wal) = ((rows as f64).max(1.0), spent.wal_bytes as f64);
+    Ok(FloorCost {
+        rows_per_second: rows / elapsed,
+        wal_bytes_per_row: wal / rows,
+        server_cpu_us_per_row: spent.cpu_seconds.map(|s| s * 1e6 / rows),
+        client_cpu_us_per_row: client_cpu * 1e6 / rows,
+        cores_busy: spent.cpu_seconds.map(|s| (s + client_cpu) / elapsed),
+    })
 }
 
 /// A client error with the server's message and SQLSTATE.

@@ -91,6 +91,11 @@ pub(crate) struct RunReport {
     pub(crate) ingest_wal_bytes_per_row: Option<f64>,
     /// The servers' CPU time per stored row during ingest, in µs.
     pub(crate) ingest_cpu_us_per_row: f64,
+    /// The PostgreSQL server's and the load generator's, in µs.
+    pub(crate) ingest_postgres_cpu_us_per_row: Option<f64>,
+    pub(crate) ingest_load_cpu_us_per_row: f64,
+    /// PostgreSQL's own batched insert: what it costs the server per row.
+    pub(crate) postgres_batched_insert_cost: Option<crate::postgres_direct::FloorCost>,
     pub(crate) postgres_connections: Option<crate::scenario::Connections>,
     /// The store's size on disk per row right after ingest.
     pub(crate) ingest_stored_bytes_per_row: f64,
@@ -185,6 +190,8 @@ pub(crate) struct Variant {
     pub(crate) stored_bytes_per_row: f64,
     /// The server's CPU time (user and system) per stored row, in µs.
     pub(crate) cpu_us_per_row: f64,
+    /// The PostgreSQL server's meanwhile, per stored row (on this machine).
+    pub(crate) postgres_cpu_us_per_row: Option<f64>,
     /// Its rate over the main ingest's, in this run; the `--compare-bin`
     /// build's over this build's mean just before and after it.
     pub(crate) ratio_to_main: f64,

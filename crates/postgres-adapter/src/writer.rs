@@ -2,7 +2,8 @@
 //!
 //! Every insert is queued to one thread, which takes what has queued up (up
 //! to a batch limit, waiting a moment for more), inserts it with the
-//! counters in one statement of one transaction (three round trips), and
+//! counters in one statement that is its own transaction (one round trip:
+//! the server commits it at the protocol's `Sync`, before it answers), and
 //! answers each caller after the commit. Senders share commits; a 200
 //! means committed, with `synchronous_commit` as the server sets it.
 //!
@@ -296,12 +297,14 @@ fn commit(
         .enumerate()
         .collect();
     candidates.sort_by(|(_, a), (_, b)| a.id().as_str().cmp(b.id().as_str()));
-    let mut tx = client.transaction()?;
-    let (found, compatible_from, created) = insert_batch(&mut tx, statement, &candidates, shard)?;
+    // No `BEGIN`/`COMMIT`: one statement is one transaction, committed
+    // before its answer ends (`ReadyForQuery`, which `query_one` awaits),
+    // so the counter's row is not held across two more round trips. A
+    // schema this build may not write made the statement write nothing.
+    let (found, compatible_from, created) = insert_batch(client, statement, &candidates, shard)?;
     if !crate::schema::serves(found, compatible_from) {
         return Err(WriteError::Refused(found));
     }
-    tx.commit()?;
 
     // Outcomes in the callers' order: Created for the one inserted copy.
     let mut answered = HashSet::new();
@@ -412,7 +415,7 @@ const BATCH_TYPES: [Type; 25] = [
 /// callers' order, for its number): the schema version and
 /// `compatible_from` found, and the ids that were new.
 fn insert_batch(
-    tx: &mut postgres::Transaction<'_>,
+    client: &mut Client,
     statement: &Statement,
     candidates: &[(usize, &Message)],
     shard: i32,
@@ -455,7 +458,7 @@ fn insert_batch(
     // Numbers start past both the counter and the clock.
     let clock = store_kit::numbers::base(0);
     let count = i64::try_from(candidates.len()).unwrap_or(i64::MAX);
-    let row = tx.query_one(
+    let row = client.query_one(
         statement,
         &[
             &ids,

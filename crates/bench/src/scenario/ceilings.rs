@@ -18,6 +18,8 @@ pub(super) struct Ceilings {
     pub(super) adapter_rate: f64,
     /// PostgreSQL's own batched insert rate, on PostgreSQL.
     pub(super) postgres: Option<f64>,
+    /// And what it cost the server per row.
+    pub(super) postgres_cost: Option<postgres_direct::FloorCost>,
     /// The disk's floors, on SQLite.
     pub(super) floors: Option<super::floors::Floors>,
 }
@@ -62,10 +64,10 @@ pub(super) fn measure(ctx: &mut Ctx<'_>) -> Result<Ceilings, String> {
     );
     drop(adapter);
     drop(adapter_dir);
-    let postgres = match &o.database_url {
+    let postgres_cost = match &o.database_url {
         None => None,
         Some(admin) => {
-            let rate = postgres_direct::batched_insert_rate(
+            let cost = postgres_direct::batched_insert_rate(
                 admin,
                 o.search_index,
                 &adapter_msgs,
@@ -77,14 +79,24 @@ pub(super) fn measure(ctx: &mut Ctx<'_>) -> Result<Ceilings, String> {
                 "{:<28} {:>8} {:>10.0}",
                 "postgres alone (64-row tx)",
                 adapter_msgs.len(),
-                rate
+                cost.rows_per_second
             );
-            Some(rate)
+            println!(
+                "postgres alone: {:.0} WAL bytes per row; CPU per row: the server {}, its clients {:.0} us",
+                cost.wal_bytes_per_row,
+                cost.server_cpu_us_per_row
+                    .map_or("unknown (not on this machine)".to_owned(), |c| format!(
+                        "{c:.0} us"
+                    )),
+                cost.client_cpu_us_per_row
+            );
+            Some(cost)
         }
     };
     Ok(Ceilings {
         adapter_rate,
-        postgres,
+        postgres: postgres_cost.map(|c| c.rows_per_second),
+        postgres_cost,
         floors,
     })
 }

@@ -42,6 +42,9 @@ pub(super) struct Ingested {
     pub(super) wal_bytes_per_row: Option<f64>,
     /// The servers' CPU time per stored row, in µs.
     pub(super) cpu_us_per_row: f64,
+    /// The PostgreSQL server's (on this machine), and the load generator's.
+    pub(super) postgres_cpu_us_per_row: Option<f64>,
+    pub(super) load_cpu_us_per_row: f64,
     /// PostgreSQL: connections per replica under load and idle.
     pub(super) connections: Option<super::connections::Connections>,
     /// The same ingest with `KEEP_RAW=off` and on `--compare-bin`.
@@ -101,19 +104,11 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         None => dir_size(dir.path()),
         Some(url) => crate::postgres_direct::database_bytes(url),
     };
-    #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
-    let rows = r.count(200).max(1) as f64;
-    #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
-    let (disk_bytes_per_row, stored_bytes_per_row, wal_bytes_per_row) = (
-        bytes.disk as f64 / rows,
-        size as f64 / rows,
-        bytes.wal.map(|w| w as f64 / rows),
-    );
-    let cpu_us_per_row = bytes.cpu * 1e6 / rows;
-    println!(
-        "ingest wrote {disk_bytes_per_row:.0} disk bytes per stored row{}; the store holds {stored_bytes_per_row:.0} bytes per row; hookbox's CPU {cpu_us_per_row:.0} us per row",
-        wal_bytes_per_row.map_or(String::new(), |w| format!(", {w:.0} of them WAL"))
-    );
+    let cost = PerRow::of(&r, &bytes, size);
+    cost.print(database_url.is_some());
+    if database_url.is_some() {
+        check_server_cost(ctx, cost.wal, cost.postgres_cpu);
+    }
     let variants = super::variants::run(ctx, &requests, rate)?;
     let acknowledged: HashSet<&str> = r
         .ok_indexes
@@ -141,13 +136,61 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         after_burst,
         stored: acknowledged.len() as u64,
         rss_mb,
-        disk_bytes_per_row,
-        wal_bytes_per_row,
-        cpu_us_per_row,
-        stored_bytes_per_row,
+        disk_bytes_per_row: cost.disk,
+        wal_bytes_per_row: cost.wal,
+        cpu_us_per_row: cost.cpu,
+        postgres_cpu_us_per_row: cost.postgres_cpu,
+        load_cpu_us_per_row: cost.load_cpu,
+        stored_bytes_per_row: cost.stored,
         variants,
         connections,
     })
+}
+
+/// What the main ingest cost per stored row: bytes written to disk, held
+/// by the store and appended to the WAL; CPU µs of hookbox, the PostgreSQL
+/// server (on this machine) and the load generator.
+struct PerRow {
+    disk: f64,
+    stored: f64,
+    wal: Option<f64>,
+    cpu: f64,
+    postgres_cpu: Option<f64>,
+    load_cpu: f64,
+}
+
+impl PerRow {
+    fn of(r: &load::LoadResult, spent: &super::spent::Written, size: u64) -> Self {
+        #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
+        let (rows, disk, size) = (r.count(200).max(1) as f64, spent.disk as f64, size as f64);
+        #[expect(clippy::cast_precision_loss, reason = "byte counts")]
+        let wal = spent.wal.map(|w| w as f64 / rows);
+        let (cpu, postgres_cpu, load_cpu) = spent.cpu_us_per_row(rows);
+        Self {
+            disk: disk / rows,
+            stored: size / rows,
+            wal,
+            cpu,
+            postgres_cpu,
+            load_cpu,
+        }
+    }
+
+    fn print(&self, on_postgres: bool) {
+        let whose = if on_postgres { " (PostgreSQL's)" } else { "" };
+        println!(
+            "ingest wrote {:.0} disk bytes per stored row{}; the store holds {:.0} bytes per row; CPU per row: hookbox {:.0} us{}, the load generator {:.0} us",
+            self.disk,
+            self.wal
+                .map_or(String::new(), |w| format!(", {w:.0} WAL bytes{whose}")),
+            self.stored,
+            self.cpu,
+            self.postgres_cpu.map_or(String::new(), |p| format!(
+                ", the PostgreSQL server {p:.0} us"
+            )),
+            self.load_cpu
+        );
+    }
 }
 
 /// `replicas` servers from `builder`, each on a port of its own.
@@ -260,6 +303,25 @@ fn rejects(
 }
 
 /// Total, stats and the acknowledged set agree exactly.
+/// On PostgreSQL the server's costs are measured, not assumed: its WAL
+/// moved (every stored row writes some), and a server on this machine
+/// used CPU for the rows.
+fn check_server_cost(ctx: &mut Ctx<'_>, wal: Option<f64>, cpu: Option<f64>) {
+    ctx.report.check(
+        wal.is_some_and(|w| w > 0.0),
+        format!("PostgreSQL's WAL per stored row was not measured: {wal:?}"),
+    );
+    let local = ctx
+        .o
+        .database_url
+        .as_deref()
+        .is_some_and(crate::postgres_cost::is_local);
+    ctx.report.check(
+        !local || cpu.is_some_and(|c| c > 0.0),
+        format!("the local PostgreSQL server's CPU per stored row was not measured: {cpu:?}"),
+    );
+}
+
 fn check_consistency(
     ctx: &mut Ctx<'_>,
     server: &Server,

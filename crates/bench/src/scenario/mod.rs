@@ -46,12 +46,7 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
     let ceilings = ceilings::measure(&mut ctx)?;
     let ingested = ingest::run(&mut ctx)?;
     if o.ingest_only {
-        print_ratios(
-            ingested.rate,
-            &ceilings,
-            ingested.verify_only_rate,
-            ingested.replicas,
-        );
+        print_ratios(&ceilings, &ingested);
         if let Some(keep) = &o.keep_db {
             crate::files::keep_files(ingested.dir.path(), std::path::Path::new(keep))?;
             println!("database files copied to {keep}");
@@ -68,12 +63,7 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         None => None,
     };
     let ingest_rate = ingested.rate;
-    print_ratios(
-        ingest_rate,
-        &ceilings,
-        ingested.verify_only_rate,
-        ingested.replicas,
-    );
+    print_ratios(&ceilings, &ingested);
     drop(seeded);
     let purge = purging::run(&mut ctx, &ingested)?;
     let erasing = erasing::run(&mut ctx, &ingested)?;
@@ -91,6 +81,9 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         ingest_disk_bytes_per_row: ingested.disk_bytes_per_row,
         ingest_wal_bytes_per_row: ingested.wal_bytes_per_row,
         ingest_cpu_us_per_row: ingested.cpu_us_per_row,
+        ingest_postgres_cpu_us_per_row: ingested.postgres_cpu_us_per_row,
+        ingest_load_cpu_us_per_row: ingested.load_cpu_us_per_row,
+        postgres_batched_insert_cost: ceilings.postgres_cost,
         postgres_connections: ingested.connections,
         ingest_stored_bytes_per_row: ingested.stored_bytes_per_row,
         ingest_variants: ingested.variants.clone(),
@@ -145,6 +138,9 @@ fn ingest_report(
         "ingest_disk_bytes_per_row": ingested.disk_bytes_per_row,
         "ingest_wal_bytes_per_row": ingested.wal_bytes_per_row,
         "ingest_cpu_us_per_row": ingested.cpu_us_per_row,
+        "ingest_postgres_cpu_us_per_row": ingested.postgres_cpu_us_per_row,
+        "ingest_load_cpu_us_per_row": ingested.load_cpu_us_per_row,
+        "postgres_batched_insert_cost": ceilings.postgres_cost,
         "postgres_connections": ingested.connections,
         "ingest_stored_bytes_per_row": ingested.stored_bytes_per_row,
         "ingest_variants": ingested.variants,
@@ -180,12 +176,8 @@ fn print_header(ctx: &Ctx<'_>) {
     );
 }
 
-fn print_ratios(
-    ingest_rate: f64,
-    ceilings: &ceilings::Ceilings,
-    verify_only_rate: f64,
-    replicas: usize,
-) {
+fn print_ratios(ceilings: &ceilings::Ceilings, ingested: &ingest::Ingested) {
+    let (ingest_rate, verify_only_rate) = (ingested.rate, ingested.verify_only_rate);
     let adapter_rate = ceilings.adapter_rate;
     println!(
         "ingest {ingest_rate:.0}/s = {:.2} x the adapter's {adapter_rate:.0} rows/s",
@@ -203,11 +195,61 @@ fn print_ratios(
             ingest_rate / f.indexed_rows_per_second.max(1e-9),
             f.indexed_rows_per_second
         );
+        print_cpu_budget(
+            "0.3 x the durable floor",
+            0.3 * f.durable_rows_per_second,
+            ingested,
+        );
     }
     if let Some(ceiling) = ceilings.postgres {
         println!(
-            "ingest {ingest_rate:.0}/s = {:.2} x PostgreSQL's own {ceiling:.0} rows/s ({replicas} replica(s))",
-            ingest_rate / ceiling.max(1e-9)
+            "ingest {ingest_rate:.0}/s = {:.2} x PostgreSQL's own {ceiling:.0} rows/s ({} replica(s))",
+            ingest_rate / ceiling.max(1e-9),
+            ingested.replicas
         );
+        print_cpu_budget("0.6 x PostgreSQL's own rate", 0.6 * ceiling, ingested);
+        if let Some(floor) = ceilings.postgres_cost {
+            print_cpu_bound(&floor, ingested);
+        }
     }
+}
+
+/// While PostgreSQL's own insert keeps the cores busy, the most hookbox's
+/// ingest can reach of its rate is the floor's CPU per row over the whole
+/// path's (server, hookbox, load generator) on the same cores.
+fn print_cpu_bound(floor: &crate::postgres_direct::FloorCost, ingested: &ingest::Ingested) {
+    let (Some(server), Some(floor_server), Some(busy)) = (
+        ingested.postgres_cpu_us_per_row,
+        floor.server_cpu_us_per_row,
+        floor.cores_busy,
+    ) else {
+        return;
+    };
+    let floor_per_row = floor_server + floor.client_cpu_us_per_row;
+    let path_per_row = server + ingested.cpu_us_per_row + ingested.load_cpu_us_per_row;
+    println!(
+        "PostgreSQL's own insert: {floor_per_row:.0} us of CPU per row with {busy:.2} of {} cores busy; while both are CPU-bound, ingest ({path_per_row:.0} us per row) reaches at most {:.2} x its rate",
+        cores(),
+        floor_per_row / path_per_row.max(1e-9)
+    );
+}
+
+/// An ingest target in cores: what hookbox, the PostgreSQL server (on
+/// PostgreSQL) and the load generator each spent per stored row in this
+/// run, times the target's rate, against the cores this machine has. Above
+/// them, the target is out of reach here at these costs, however the work
+/// is scheduled or locked.
+fn print_cpu_budget(target: &str, rate: f64, ingested: &ingest::Ingested) {
+    let server = ingested.postgres_cpu_us_per_row;
+    let per_row = server.unwrap_or(0.0) + ingested.cpu_us_per_row + ingested.load_cpu_us_per_row;
+    println!(
+        "{target} is {rate:.0} rows/s; at this run's CPU per row ({}hookbox {:.0} us, the load generator {:.0}: {per_row:.0} us) it needs {:.2} cores of {}",
+        server.map_or(String::new(), |s| format!(
+            "the PostgreSQL server {s:.0} us, "
+        )),
+        ingested.cpu_us_per_row,
+        ingested.load_cpu_us_per_row,
+        rate * per_row / 1e6,
+        cores()
+    );
 }

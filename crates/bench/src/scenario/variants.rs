@@ -36,13 +36,13 @@ pub(super) fn measure(
         StoreAt::Database(url) => crate::postgres_direct::database_bytes(url),
     };
     #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
-    let (per_row, stored, wal_per_row, cpu_per_row) = {
+    let (per_row, stored, wal_per_row, (cpu_per_row, postgres_cpu, _)) = {
         let rows = r.count(200).max(1) as f64;
         (
             spent.disk as f64 / rows,
             size as f64 / rows,
             spent.wal.map(|w| w as f64 / rows),
-            spent.cpu * 1e6 / rows,
+            spent.cpu_us_per_row(rows),
         )
     };
     Ok((
@@ -54,6 +54,7 @@ pub(super) fn measure(
             wal_bytes_per_row: wal_per_row,
             stored_bytes_per_row: stored,
             cpu_us_per_row: cpu_per_row,
+            postgres_cpu_us_per_row: postgres_cpu,
             ratio_to_main: 0.0,
         },
         server,
@@ -145,7 +146,7 @@ pub(super) fn run(
     }
     for v in &out {
         println!(
-            "{}: {:.0}/s = {:.2} x this build's ingest; p99 {:.2} ms; {:.0} disk bytes written{} and {:.0} stored per row; hookbox's CPU {:.0} us per row",
+            "{}: {:.0}/s = {:.2} x this build's ingest; p99 {:.2} ms; {:.0} disk bytes written{} and {:.0} stored per row; hookbox's CPU {:.0} us per row{}",
             v.name,
             v.per_second,
             v.ratio_to_main,
@@ -154,7 +155,10 @@ pub(super) fn run(
             v.wal_bytes_per_row
                 .map_or(String::new(), |w| format!(" ({w:.0} WAL)")),
             v.stored_bytes_per_row,
-            v.cpu_us_per_row
+            v.cpu_us_per_row,
+            v.postgres_cpu_us_per_row.map_or(String::new(), |p| format!(
+                ", the PostgreSQL server's {p:.0}"
+            ))
         );
     }
     Ok(out)
@@ -197,6 +201,17 @@ fn bracketed(
         other.cpu_us_per_row,
         other.cpu_us_per_row / cpu.max(1e-9)
     );
+    if let (Some(a), Some(o), Some(b)) = (
+        before.postgres_cpu_us_per_row,
+        other.postgres_cpu_us_per_row,
+        after.postgres_cpu_us_per_row,
+    ) {
+        let mean = f64::midpoint(a, b);
+        println!(
+            "--compare-bin build: the PostgreSQL server's CPU per row {o:.0} us = {:.2} x this build's {mean:.0}",
+            o / mean.max(1e-9)
+        );
+    }
     Ok(vec![before, other, after])
 }
 
