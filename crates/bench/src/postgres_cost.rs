@@ -25,7 +25,11 @@ pub(crate) struct Spent {
 pub(crate) fn mark(url: &str) -> Mark {
     Mark {
         lsn: wal_position(url),
-        cpu: is_local(url).then(server_cpu_seconds),
+        cpu: if is_local(url) {
+            server_cpu_seconds()
+        } else {
+            None
+        },
     }
 }
 
@@ -33,7 +37,10 @@ pub(crate) fn since(url: &str, mark: &Mark) -> Spent {
     let lsn = wal_position(url);
     Spent {
         wal_bytes: u64::try_from(lsn - mark.lsn).unwrap_or(0),
-        cpu_seconds: mark.cpu.map(|before| server_cpu_seconds() - before),
+        cpu_seconds: mark
+            .cpu
+            .zip(server_cpu_seconds())
+            .map(|(before, now)| now - before),
     }
 }
 
@@ -61,10 +68,11 @@ pub(crate) fn is_local(url: &str) -> bool {
 
 /// CPU seconds used so far by every `postgres` process: each one's own,
 /// and what the postmaster counts for backends it has reaped, so a
-/// connection that closed during the load still counts.
-fn server_cpu_seconds() -> f64 {
+/// connection that closed during the load still counts. `None` when no
+/// such process is visible (a server in another container, say).
+fn server_cpu_seconds() -> Option<f64> {
     const TICKS_PER_SECOND: f64 = 100.0;
-    let ticks: u64 = std::fs::read_dir("/proc")
+    let ticks: Vec<u64> = std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
@@ -76,10 +84,10 @@ fn server_cpu_seconds() -> f64 {
         .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
         .filter(|stat| command(stat) == Some("postgres"))
         .map(|stat| cpu_ticks_with_children(&stat))
-        .sum();
+        .collect();
     #[expect(clippy::cast_precision_loss, reason = "clock ticks")]
-    let seconds = ticks as f64 / TICKS_PER_SECOND;
-    seconds
+    let seconds = ticks.iter().sum::<u64>() as f64 / TICKS_PER_SECOND;
+    (!ticks.is_empty()).then_some(seconds)
 }
 
 #[cfg(test)]

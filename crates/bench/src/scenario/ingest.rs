@@ -318,7 +318,10 @@ fn check_server_cost(ctx: &mut Ctx<'_>, wal: Option<f64>, cpu: Option<f64>) {
         .is_some_and(crate::postgres_cost::is_local);
     ctx.report.check(
         !local || cpu.is_some_and(|c| c > 0.0),
-        format!("the local PostgreSQL server's CPU per stored row was not measured: {cpu:?}"),
+        format!(
+            "the local PostgreSQL server's CPU per stored row was not measured: {cpu:?} \
+             (None: no `postgres` process is visible here)"
+        ),
     );
 }
 
