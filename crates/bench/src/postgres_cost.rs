@@ -18,7 +18,8 @@ pub(crate) struct Mark {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Spent {
     pub(crate) wal_bytes: u64,
-    /// `None` for a server on another machine.
+    /// `None` for a server on another machine, or whose processes this
+    /// machine does not show.
     pub(crate) cpu_seconds: Option<f64>,
 }
 
