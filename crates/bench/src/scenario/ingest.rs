@@ -104,7 +104,7 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         None => dir_size(dir.path()),
         Some(url) => crate::postgres_direct::database_bytes(url),
     };
-    let cost = PerRow::of(&r, &bytes, size);
+    let cost = bytes.per_row(r.count(200), size);
     cost.print(database_url.is_some());
     if database_url.is_some() {
         check_server_cost(ctx, cost.wal, cost.postgres_cpu);
@@ -145,52 +145,6 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         variants,
         connections,
     })
-}
-
-/// What the main ingest cost per stored row: bytes written to disk, held
-/// by the store and appended to the WAL; CPU µs of hookbox, the PostgreSQL
-/// server (on this machine) and the load generator.
-struct PerRow {
-    disk: f64,
-    stored: f64,
-    wal: Option<f64>,
-    cpu: f64,
-    postgres_cpu: Option<f64>,
-    load_cpu: f64,
-}
-
-impl PerRow {
-    fn of(r: &load::LoadResult, spent: &super::spent::Written, size: u64) -> Self {
-        #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
-        let (rows, disk, size) = (r.count(200).max(1) as f64, spent.disk as f64, size as f64);
-        #[expect(clippy::cast_precision_loss, reason = "byte counts")]
-        let wal = spent.wal.map(|w| w as f64 / rows);
-        let (cpu, postgres_cpu, load_cpu) = spent.cpu_us_per_row(rows);
-        Self {
-            disk: disk / rows,
-            stored: size / rows,
-            wal,
-            cpu,
-            postgres_cpu,
-            load_cpu,
-        }
-    }
-
-    fn print(&self, on_postgres: bool) {
-        let whose = if on_postgres { " (PostgreSQL's)" } else { "" };
-        println!(
-            "ingest wrote {:.0} disk bytes per stored row{}; the store holds {:.0} bytes per row; CPU per row: hookbox {:.0} us{}, the load generator {:.0} us",
-            self.disk,
-            self.wal
-                .map_or(String::new(), |w| format!(", {w:.0} WAL bytes{whose}")),
-            self.stored,
-            self.cpu,
-            self.postgres_cpu.map_or(String::new(), |p| format!(
-                ", the PostgreSQL server {p:.0} us"
-            )),
-            self.load_cpu
-        );
-    }
 }
 
 /// `replicas` servers from `builder`, each on a port of its own.

@@ -23,15 +23,53 @@ pub(super) struct Written {
 }
 
 impl Written {
-    /// CPU µs per row: hookbox's, the PostgreSQL server's, the load
-    /// generator's.
-    pub(super) fn cpu_us_per_row(&self, rows: f64) -> (f64, Option<f64>, f64) {
-        let per_row = |seconds: f64| seconds * 1e6 / rows.max(1.0);
-        (
-            per_row(self.cpu),
-            self.postgres_cpu.map(per_row),
-            per_row(self.load_cpu),
-        )
+    /// What the load cost per stored row, for `rows` stored and a store
+    /// of `size` bytes after it.
+    pub(super) fn per_row(&self, rows: u64, size: u64) -> PerRow {
+        #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
+        let (rows, disk, size) = (rows.max(1) as f64, self.disk as f64, size as f64);
+        #[expect(clippy::cast_precision_loss, reason = "byte counts")]
+        let wal = self.wal.map(|w| w as f64 / rows);
+        let cpu_us = |seconds: f64| seconds * 1e6 / rows;
+        PerRow {
+            disk: disk / rows,
+            stored: size / rows,
+            wal,
+            cpu: cpu_us(self.cpu),
+            postgres_cpu: self.postgres_cpu.map(cpu_us),
+            load_cpu: cpu_us(self.load_cpu),
+        }
+    }
+}
+
+/// What a load cost per stored row: bytes written to disk, held by the
+/// store and appended to the WAL; CPU µs of hookbox, the PostgreSQL server
+/// (on this machine) and the load generator.
+pub(super) struct PerRow {
+    pub(super) disk: f64,
+    pub(super) stored: f64,
+    pub(super) wal: Option<f64>,
+    pub(super) cpu: f64,
+    pub(super) postgres_cpu: Option<f64>,
+    pub(super) load_cpu: f64,
+}
+
+impl PerRow {
+    /// The main ingest's line.
+    pub(super) fn print(&self, on_postgres: bool) {
+        let whose = if on_postgres { " (PostgreSQL's)" } else { "" };
+        println!(
+            "ingest wrote {:.0} disk bytes per stored row{}; the store holds {:.0} bytes per row; CPU per row: hookbox {:.0} us{}, the load generator {:.0} us",
+            self.disk,
+            self.wal
+                .map_or(String::new(), |w| format!(", {w:.0} WAL bytes{whose}")),
+            self.stored,
+            self.cpu,
+            self.postgres_cpu.map_or(String::new(), |p| format!(
+                ", the PostgreSQL server {p:.0} us"
+            )),
+            self.load_cpu
+        );
     }
 }
 

@@ -35,26 +35,17 @@ pub(super) fn measure(
         StoreAt::Dir(dir) => dir_size(dir.path()),
         StoreAt::Database(url) => crate::postgres_direct::database_bytes(url),
     };
-    #[expect(clippy::cast_precision_loss, reason = "byte and row counts")]
-    let (per_row, stored, wal_per_row, (cpu_per_row, postgres_cpu, _)) = {
-        let rows = r.count(200).max(1) as f64;
-        (
-            spent.disk as f64 / rows,
-            size as f64 / rows,
-            spent.wal.map(|w| w as f64 / rows),
-            spent.cpu_us_per_row(rows),
-        )
-    };
+    let cost = spent.per_row(r.count(200), size);
     Ok((
         Variant {
             name: name.to_owned(),
             per_second: r.rate(),
             p99_ms: r.percentile_ms(99.0),
-            disk_bytes_per_row: per_row,
-            wal_bytes_per_row: wal_per_row,
-            stored_bytes_per_row: stored,
-            cpu_us_per_row: cpu_per_row,
-            postgres_cpu_us_per_row: postgres_cpu,
+            disk_bytes_per_row: cost.disk,
+            wal_bytes_per_row: cost.wal,
+            stored_bytes_per_row: cost.stored,
+            cpu_us_per_row: cost.cpu,
+            postgres_cpu_us_per_row: cost.postgres_cpu,
             ratio_to_main: 0.0,
         },
         server,
