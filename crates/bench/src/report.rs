@@ -97,6 +97,9 @@ pub(crate) struct RunReport {
     /// PostgreSQL's own batched insert: what it costs the server per row.
     pub(crate) postgres_batched_insert_cost: Option<crate::postgres_direct::FloorCost>,
     pub(crate) postgres_connections: Option<crate::scenario::Connections>,
+    /// How the writers committed during ingest (rows per commit; on
+    /// PostgreSQL, where the writers waited).
+    pub(crate) ingest_commits: crate::scenario::Commits,
     /// The store's size on disk per row right after ingest.
     pub(crate) ingest_stored_bytes_per_row: f64,
     /// The same ingest with `KEEP_RAW=off`, and on `--compare-bin`.
@@ -192,6 +195,8 @@ pub(crate) struct Variant {
     pub(crate) cpu_us_per_row: f64,
     /// The PostgreSQL server's meanwhile, per stored row (on this machine).
     pub(crate) postgres_cpu_us_per_row: Option<f64>,
+    /// How its writer committed.
+    pub(crate) commits: crate::scenario::Commits,
     /// Its rate over the main ingest's, in this run; the `--compare-bin`
     /// build's over this build's mean just before and after it.
     pub(crate) ratio_to_main: f64,

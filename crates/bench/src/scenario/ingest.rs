@@ -47,6 +47,8 @@ pub(super) struct Ingested {
     pub(super) load_cpu_us_per_row: f64,
     /// PostgreSQL: connections per replica under load and idle.
     pub(super) connections: Option<super::connections::Connections>,
+    /// How the writers committed during the ingest.
+    pub(super) commits: super::commits::Commits,
     /// The same ingest with `KEEP_RAW=off` and on `--compare-bin`.
     pub(super) variants: Vec<crate::report::Variant>,
 }
@@ -106,6 +108,18 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
     };
     let cost = bytes.per_row(r.count(200), size);
     cost.print(database_url.is_some());
+    bytes.commits.print("ingest");
+    ctx.report.check(
+        bytes.commits.commits > 0,
+        "the ingest's commits were not counted (hookbox_commit_batch_size)".to_owned(),
+    );
+    if database_url.is_some() {
+        let writers = bytes.commits.writers;
+        ctx.report.check(
+            writers.is_some_and(|w| w.busy > 0.0),
+            format!("PostgreSQL's writers were never seen in a batch: {writers:?}"),
+        );
+    }
     if database_url.is_some() {
         check_server_cost(ctx, cost.wal, cost.postgres_cpu);
     }
@@ -144,6 +158,7 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
         stored_bytes_per_row: cost.stored,
         variants,
         connections,
+        commits: bytes.commits,
     })
 }
 

@@ -5,6 +5,7 @@
 //! erasure with the export, and ingest beside forwarding.
 
 mod ceilings;
+mod commits;
 mod connections;
 mod context;
 mod erasing;
@@ -27,6 +28,7 @@ use crate::options::Options;
 use crate::report::{Report, Rss, RunReport};
 
 use crate::traffic::{Rng, Senders};
+pub(crate) use commits::Commits;
 pub(crate) use connections::Connections;
 use context::Ctx;
 pub(crate) use floors::Floors;
@@ -85,6 +87,7 @@ pub(crate) fn run(o: &Options) -> Result<(Vec<String>, Value), String> {
         ingest_load_cpu_us_per_row: ingested.load_cpu_us_per_row,
         postgres_batched_insert_cost: ceilings.postgres_cost,
         postgres_connections: ingested.connections,
+        ingest_commits: ingested.commits,
         ingest_stored_bytes_per_row: ingested.stored_bytes_per_row,
         ingest_variants: ingested.variants.clone(),
         ingest_to_adapter_ratio: ingest_rate / ceilings.adapter_rate.max(1e-9),
@@ -142,6 +145,7 @@ fn ingest_report(
         "ingest_load_cpu_us_per_row": ingested.load_cpu_us_per_row,
         "postgres_batched_insert_cost": ceilings.postgres_cost,
         "postgres_connections": ingested.connections,
+        "ingest_commits": ingested.commits,
         "ingest_stored_bytes_per_row": ingested.stored_bytes_per_row,
         "ingest_variants": ingested.variants,
         "ingest_to_adapter_ratio": rate / ceilings.adapter_rate.max(1e-9),

@@ -20,6 +20,8 @@ pub(super) struct Written {
     pub(super) cpu: f64,
     pub(super) postgres_cpu: Option<f64>,
     pub(super) load_cpu: f64,
+    /// How the writers committed meanwhile.
+    pub(super) commits: super::commits::Commits,
 }
 
 impl Written {
@@ -87,9 +89,12 @@ pub(super) fn measured_load(
     let (disk_before, wal_before) = (disk(), crate::files::wal_bytes(&servers[0]));
     let postgres = ctx.o.database_url.as_deref();
     let mark = postgres.map(crate::postgres_cost::mark);
+    let commits_before = super::commits::before(servers);
+    let sampler = postgres.and_then(super::commits::WriterSampler::start);
     let (cpu_before, load_before) = (cpu(), own_cpu());
     let r = load::run(addrs, requests, ctx.o.concurrency, ctx.deadline);
     let (cpu, load_cpu) = (cpu() - cpu_before, own_cpu() - load_before);
+    let commits = super::commits::since(servers, commits_before, sampler);
     let server = postgres
         .zip(mark)
         .map(|(url, mark)| crate::postgres_cost::since(url, &mark));
@@ -104,6 +109,7 @@ pub(super) fn measured_load(
         cpu,
         postgres_cpu: server.and_then(|s| s.cpu_seconds),
         load_cpu,
+        commits,
     };
     (r, written)
 }

@@ -46,6 +46,7 @@ pub(super) fn measure(
             stored_bytes_per_row: cost.stored,
             cpu_us_per_row: cost.cpu,
             postgres_cpu_us_per_row: cost.postgres_cpu,
+            commits: spent.commits,
             ratio_to_main: 0.0,
         },
         server,
@@ -151,6 +152,7 @@ pub(super) fn run(
                 ", the PostgreSQL server's {p:.0}"
             ))
         );
+        v.commits.print(&v.name);
     }
     Ok(out)
 }
