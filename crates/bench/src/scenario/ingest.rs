@@ -109,17 +109,7 @@ pub(super) fn run(ctx: &mut Ctx<'_>) -> Result<Ingested, String> {
     let cost = bytes.per_row(r.count(200), size);
     cost.print(database_url.is_some());
     bytes.commits.print("ingest");
-    ctx.report.check(
-        bytes.commits.commits > 0,
-        "the ingest's commits were not counted (hookbox_commit_batch_size)".to_owned(),
-    );
-    if database_url.is_some() {
-        let writers = bytes.commits.writers;
-        ctx.report.check(
-            writers.is_some_and(|w| w.busy > 0.0),
-            format!("PostgreSQL's writers were never seen in a batch: {writers:?}"),
-        );
-    }
+    check_commits(ctx, &bytes.commits, database_url.is_some());
     if database_url.is_some() {
         check_server_cost(ctx, cost.wal, cost.postgres_cpu);
     }
@@ -275,6 +265,21 @@ fn rejects(
 /// On PostgreSQL the server's costs are measured, not assumed: its WAL
 /// moved (every stored row writes some), and a server on this machine
 /// used CPU for the rows.
+/// The commits were counted; on PostgreSQL, the writers were sampled.
+fn check_commits(ctx: &mut Ctx<'_>, commits: &super::commits::Commits, on_postgres: bool) {
+    ctx.report.check(
+        commits.commits > 0,
+        "the ingest's commits were not counted (hookbox_commit_batch_size)".to_owned(),
+    );
+    if on_postgres {
+        let writers = commits.writers;
+        ctx.report.check(
+            writers.is_some_and(|w| w.busy > 0.0),
+            format!("PostgreSQL's writers were never seen in a batch: {writers:?}"),
+        );
+    }
+}
+
 fn check_server_cost(ctx: &mut Ctx<'_>, wal: Option<f64>, cpu: Option<f64>) {
     ctx.report.check(
         wal.is_some_and(|w| w > 0.0),
