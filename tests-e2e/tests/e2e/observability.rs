@@ -417,7 +417,18 @@ fn operations_metrics_agree_with_the_api() {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs_f64();
-    assert!(value("process_start_time_seconds").is_some_and(|t| (now - t).abs() < 600.0));
+    // Never ahead of the clock, and the same at every scrape (a start
+    // time that moved would read as a restart).
+    let started = value("process_start_time_seconds").expect("start time");
+    assert!(
+        started <= now && now - started < 600.0,
+        "started {started}, now {now}"
+    );
+    let again = c.get("/metrics").expect("metrics").text();
+    assert_eq!(
+        crate::metric(&again, "process_start_time_seconds"),
+        Some(started)
+    );
     assert!(text.contains("# TYPE process_cpu_seconds_total counter"));
     if testkit::e2e_store() == testkit::Store::Postgres {
         assert_eq!(value("hookbox_postgres_pool_max"), Some(3.0));

@@ -67,16 +67,30 @@ fn cpu_seconds() -> Option<f64> {
     Some((field(&f, 14)? + field(&f, 15)?) / TICKS_PER_SECOND)
 }
 
+/// Worked out once, so every scrape shows the same value: a start time
+/// that moved would read as a restart (`changes()`, `resets()`).
 fn start_time() -> Option<f64> {
-    let f = stat_fields()?;
-    let boot: f64 = std::fs::read_to_string("/proc/stat")
+    static START: std::sync::OnceLock<Option<f64>> = std::sync::OnceLock::new();
+    *START.get_or_init(started_at)
+}
+
+/// The clock now, less how long ago the process started (`/proc/uptime`
+/// against field 22, both to the hundredth of a second). `btime` plus
+/// field 22 would be simpler, but `btime` is whole seconds, which can put
+/// the start up to a second in the future.
+fn started_at() -> Option<f64> {
+    let after_boot = field(&stat_fields()?, 22)? / TICKS_PER_SECOND;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
         .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime "))?
-        .trim()
+        .split_whitespace()
+        .next()?
         .parse()
         .ok()?;
-    Some(boot + field(&f, 22)? / TICKS_PER_SECOND)
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs_f64();
+    Some(now - (uptime - after_boot).max(0.0))
 }
 
 fn open_fds() -> Option<f64> {
@@ -121,15 +135,20 @@ mod tests {
             .find_map(|l| l.strip_prefix("process_start_time_seconds "))
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or_default();
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        #[expect(clippy::cast_precision_loss, reason = "seconds")]
-        let now = now as f64;
-        // The kernel's `btime` is whole seconds, so a process started
-        // this second can read up to a second ahead of the clock.
-        let slack = 2.0;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default();
+        // Never ahead of the clock (both are read to a hundredth of a
+        // second), and the same at every scrape.
         assert!(
-            start <= now + slack && start > now - 86_400.0 * 365.0,
+            start <= now + 0.02 && start > now - 86_400.0 * 365.0,
             "start {start}, now {now}"
+        );
+        let again = super::render();
+        assert!(
+            again.contains(&format!("process_start_time_seconds {start}\n")),
+            "{again}"
         );
     }
 }
