@@ -127,27 +127,52 @@ fn doing(wait_type: &str, wait_event: &str) -> Doing {
     }
 }
 
-/// Samples hookbox's writer connections to one database until finished.
+/// Samples hookbox's writer connections until finished.
 pub(super) struct WriterSampler {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<[u64; 6]>,
+    thread: JoinHandle<Counts>,
 }
 
-/// Running, lock, WAL and other backend samples; then all samples, and
-/// those with a writer in a batch.
-fn tally(counts: &mut [u64; 6], writers: &[Doing]) {
-    for d in writers {
-        let slot = match d {
-            Doing::Running => 0,
-            Doing::Lock => 1,
-            Doing::Wal => 2,
-            Doing::Other => 3,
-        };
-        counts[slot] += 1;
+/// What the samples saw: writer connections in a batch by what they were
+/// doing, the samples taken, and those with at least one writer in a batch.
+#[derive(Debug, Clone, Copy, Default)]
+struct Counts {
+    running: u64,
+    lock: u64,
+    wal: u64,
+    other: u64,
+    samples: u64,
+    busy: u64,
+}
+
+impl Counts {
+    /// One sample: the writers then in a batch.
+    fn add(&mut self, writers: &[Doing]) {
+        for d in writers {
+            *match d {
+                Doing::Running => &mut self.running,
+                Doing::Lock => &mut self.lock,
+                Doing::Wal => &mut self.wal,
+                Doing::Other => &mut self.other,
+            } += 1;
+        }
+        self.samples += 1;
+        if !writers.is_empty() {
+            self.busy += 1;
+        }
     }
-    counts[4] += 1;
-    if !writers.is_empty() {
-        counts[5] += 1;
+
+    #[expect(clippy::cast_precision_loss, reason = "sample counts")]
+    fn shares(&self) -> WriterTime {
+        let in_batch = (self.running + self.lock + self.wal + self.other).max(1) as f64;
+        WriterTime {
+            samples: self.samples,
+            busy: self.busy as f64 / self.samples.max(1) as f64,
+            running: self.running as f64 / in_batch,
+            lock: self.lock as f64 / in_batch,
+            wal: self.wal as f64 / in_batch,
+            other: self.other as f64 / in_batch,
+        }
     }
 }
 
@@ -163,13 +188,13 @@ impl WriterSampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            let mut counts = [0; 6];
+            let mut counts = Counts::default();
             while !flag.load(Ordering::Relaxed) {
                 let Ok(rows) = client.query(WRITERS_IN_A_BATCH, &[]) else {
                     break;
                 };
                 let writers: Vec<Doing> = rows.iter().map(|r| doing(r.get(0), r.get(1))).collect();
-                tally(&mut counts, &writers);
+                counts.add(&writers);
                 std::thread::sleep(Duration::from_millis(10));
             }
             counts
@@ -179,21 +204,7 @@ impl WriterSampler {
 
     fn finish(self) -> WriterTime {
         self.stop.store(true, Ordering::Relaxed);
-        let c = self.thread.join().unwrap_or_default();
-        share(&c)
-    }
-}
-
-#[expect(clippy::cast_precision_loss, reason = "sample counts")]
-fn share(c: &[u64; 6]) -> WriterTime {
-    let in_batch = (c[0] + c[1] + c[2] + c[3]).max(1) as f64;
-    WriterTime {
-        samples: c[4],
-        busy: c[5] as f64 / c[4].max(1) as f64,
-        running: c[0] as f64 / in_batch,
-        lock: c[1] as f64 / in_batch,
-        wal: c[2] as f64 / in_batch,
-        other: c[3] as f64 / in_batch,
+        self.thread.join().unwrap_or_default().shares()
     }
 }
 
@@ -215,13 +226,13 @@ mod tests {
 
     #[test]
     fn shares_are_of_the_samples_in_a_batch() {
-        let mut counts = [0; 6];
+        let mut counts = super::Counts::default();
         // Two writers: one running and one waiting; then one on the WAL;
         // then none in a batch.
-        super::tally(&mut counts, &[Doing::Running, Doing::Lock]);
-        super::tally(&mut counts, &[Doing::Wal]);
-        super::tally(&mut counts, &[]);
-        let w = super::share(&counts);
+        counts.add(&[Doing::Running, Doing::Lock]);
+        counts.add(&[Doing::Wal]);
+        counts.add(&[]);
+        let w = counts.shares();
         assert_eq!(w.samples, 3);
         assert!((w.busy - 2.0 / 3.0).abs() < 1e-9);
         assert!((w.lock - 1.0 / 3.0).abs() < 1e-9);
