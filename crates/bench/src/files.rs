@@ -108,14 +108,26 @@ pub(crate) fn command(stat: &str) -> Option<&str> {
 /// appended to the WAL (`None` on a store without one, or on no answer).
 pub(crate) fn wal_bytes(server: &testkit::Server) -> Option<u64> {
     let body = server.client().get("/metrics").ok()?.text();
-    body.lines()
-        .find_map(|l| l.strip_prefix("hookbox_wal_bytes_total "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|v| v as u64)
+    metric(&body, "hookbox_wal_bytes_total").map(|v| v as u64)
+}
+
+/// The value of the unlabelled series `name` in a `/metrics` text.
+pub(crate) fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_series_is_read_by_its_whole_name() {
+        let text = "# TYPE x_count counter\nx_count_total 9\nx{a=\"b\"} 7\nx 3.5\nx_count 2\n";
+        assert_eq!(super::metric(text, "x"), Some(3.5));
+        assert_eq!(super::metric(text, "x_count"), Some(2.0));
+        assert_eq!(super::metric(text, "y"), None);
+    }
+
     #[test]
     fn cpu_ticks_are_utime_plus_stime_whatever_the_name() {
         let line = "4242 (hookbox (x) y) S 1 4242 4242 0 -1 4194560 900 0 0 0 \

@@ -43,11 +43,7 @@ pub(crate) struct WriterTime {
 /// The totals of `server`'s two commit histograms: commits, rows, ms.
 fn totals(server: &Server) -> Option<(f64, f64, f64)> {
     let body = server.client().get("/metrics").ok()?.text();
-    let value = |name: &str| -> Option<f64> {
-        body.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|v| v.trim().parse().ok())
-    };
+    let value = |name: &str| crate::files::metric(&body, name);
     Some((
         value("hookbox_commit_batch_size_count")?,
         value("hookbox_commit_batch_size_sum")?,

@@ -66,11 +66,7 @@ fn ingest_once(
         .get("/metrics")
         .map_err(|e| e.to_string())?
         .text();
-    let purged = metrics
-        .lines()
-        .find(|l| l.starts_with("hookbox_purged_messages_total "))
-        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .unwrap_or(0.0);
+    let purged = crate::files::metric(&metrics, "hookbox_purged_messages_total").unwrap_or(0.0);
     #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
